@@ -1,0 +1,26 @@
+"""Every exception a kdverify user can see."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CertificateError",
+    "InvalidArgument",
+    "KDVerifyError",
+    "NotConverged",
+]
+
+
+class KDVerifyError(Exception):
+    """Base class of all kdverify errors."""
+
+
+class InvalidArgument(KDVerifyError, ValueError):
+    """An argument broke a documented rule; the message names it and its value."""
+
+
+class NotConverged(KDVerifyError, RuntimeError):
+    """A solver ran out of budget before reaching its certified tolerance."""
+
+
+class CertificateError(KDVerifyError, ValueError):
+    """A certificate or result file is malformed or does not describe a valid instance."""
