@@ -42,7 +42,7 @@ def linear_limit(
     """
     data = as_data("data", data, dim=teacher.dim, batched=True)
     projector = projector or span_projector(data)
-    limit = projector.project(np.broadcast_to(teacher.target, data.shape[:-2] + (teacher.dim,)))
+    limit = projector.project(np.broadcast_to(teacher.target, (*data.shape[:-2], teacher.dim)))
     if w0 is not None:
         w0 = np.asarray(w0, dtype=np.float64)
         as_vector("w0", w0.reshape(-1), dim=None)

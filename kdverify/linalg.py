@@ -74,10 +74,7 @@ def span_projector(data: ArrayLike, *, rtol: float | None = None) -> SpanProject
     """
     data = as_data("data", data, batched=True)
     u, s, _ = np.linalg.svd(data, full_matrices=False)
-    if rtol is None:
-        tolerance = default_rank_tolerance(data, s)
-    else:
-        tolerance = positive_float("rtol", rtol) * s[..., 0]
+    tolerance = default_rank_tolerance(data, s) if rtol is None else positive_float("rtol", rtol) * s[..., 0]
     keep = s > np.asarray(tolerance)[..., None]
     basis = u * keep[..., None, :]
     return SpanProjector(

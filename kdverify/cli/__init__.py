@@ -1,0 +1,51 @@
+"""The ``kdverify`` command. Each verb lives in its own module exposing
+``register(subparsers)``, which adds its parser and sets ``func``; this module only parses,
+dispatches and turns kdverify errors into a message and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from kdverify.errors import KDVerifyError
+
+__all__ = ["main"]
+
+VERB_MODULES = ("families", "bound", "derive")
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose errors go through :func:`main`'s exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with one sub-parser per verb module."""
+    parser = _Parser(prog="kdverify", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for name in VERB_MODULES:
+        importlib.import_module(f"kdverify.cli.{name}").register(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from kdverify import __version__
+
+    return f"kdverify {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 ok, 1 a theorem falsified, 2 usage error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (KDVerifyError, ValueError) as exc:
+        print(f"kdverify {args.verb}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"kdverify {args.verb}: interrupted", file=sys.stderr)
+        return 130
