@@ -13,26 +13,59 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kdverify._validation import FloatArray, as_vector, positive_int
+from kdverify._validation import (
+    FloatArray,
+    as_float_array,
+    as_teacher_vector,
+    positive_int,
+)
+from kdverify.errors import InvalidArgument
 from kdverify.numerics import angle
 from kdverify.teacher import Teacher
 
-__all__ = ["Family"]
+__all__ = ["HALF_PI", "Family", "as_angles", "default_teacher"]
+
+HALF_PI = np.pi / 2
+
+
+def as_angles(name: str, value: ArrayLike) -> FloatArray:
+    """Return ``value`` as a finite float array of angles in ``[0, π/2]`` (any shape)."""
+    array = np.asarray(value, dtype=np.float64)
+    as_float_array(name, array.reshape(-1), ndim=1)
+    if np.any(array < 0) or np.any(array > HALF_PI):
+        bad = array[(array < 0) | (array > HALF_PI)].flat[0]
+        raise InvalidArgument(f"{name}={bad!r} must lie in [0, π/2]; angles are in radians.")
+    return array
+
+
+def default_teacher(dim: int, w_star: ArrayLike | None) -> FloatArray:
+    """``w_star`` when given, else the first basis vector ``e_1`` of ``R^dim``."""
+    if w_star is not None:
+        return as_teacher_vector("w_star", w_star, dim=dim)
+    unit = np.zeros(dim)
+    unit[0] = 1.0
+    return unit
 
 
 class Family(abc.ABC):
     """A data distribution with its teacher direction, geometry function and transfer risk.
 
     Subclasses set ``name`` (the CLI's family id), ``p_is_exact`` (``False`` when ``p(θ)`` is
-    a Monte Carlo estimate with a confidence interval) and implement the abstract methods.
+    a Monte Carlo estimate with a confidence interval; a closed form, a quadrature with a reported
+    error bound or an exact step function counts as exact) and implement the abstract methods.
+
+    Conventions shared by all families: ``θ`` arguments are radians in ``[0, π/2]`` (anything else
+    raises :class:`~kdverify.errors.InvalidArgument`); the zero student predicts 0 everywhere and
+    so has risk 1; the standard normalisation (THEORY.md §6) scales the data so that the teacher
+    logit ``w*ᵀx`` has unit variance, which continuous families expose as ``scale``.
     """
 
     name: ClassVar[str]
     p_is_exact: ClassVar[bool] = True
     risk_is_exact: ClassVar[bool] = True
 
-    def __init__(self, w_star: FloatArray) -> None:
-        self.w_star = as_vector("w_star", w_star)
+    def __init__(self, w_star: ArrayLike) -> None:
+        self.w_star = as_teacher_vector("w_star", w_star)
 
     @property
     def dim(self) -> int:
@@ -60,7 +93,8 @@ class Family(abc.ABC):
         """Transfer risk ``R(w) = P[sign(wᵀx) ≠ sign(w*ᵀx)]``; ``w`` may be ``(..., d)``."""
 
     def p_bounds(self, theta: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """Lower and upper confidence limits of ``p(θ)`` (equal to ``p`` when it is exact)."""
+        """Lower and upper limits of ``p(θ)``: a confidence interval for a Monte Carlo ``p``, the
+        quadrature error band for a numerically integrated one, ``p`` itself for a closed form."""
         value = self.p(theta)
         return value, value
 
@@ -74,12 +108,24 @@ class Family(abc.ABC):
 
     def describe(self) -> str:
         """One readable line: the family id and its parameters."""
-        shown = ", ".join(f"{key}={value}" for key, value in self.params().items() if key != "w_star")
+        shown = ", ".join(f"{key}={value}" for key, value in self.params().items() if key not in ("dim", "w_star"))
         return f"{self.name}(d={self.dim}{', ' if shown else ''}{shown})"
 
     def student_angle(self, w: ArrayLike) -> FloatArray:
         """``∠(w, w*)`` for ``w`` of shape ``(..., d)``."""
-        return angle(as_vector("w", np.asarray(w).reshape(-1)).reshape(np.shape(w)), self.w_star)
+        return angle(self._as_students(w), self.w_star)
 
     def _check_n(self, n: int) -> int:
         return positive_int("n", n)
+
+    def _check_trials(self, trials: int | None) -> tuple[int, ...]:
+        """Leading batch shape of :meth:`sample`: ``()`` or ``(trials,)``."""
+        return () if trials is None else (positive_int("trials", trials),)
+
+    def _as_students(self, w: ArrayLike) -> FloatArray:
+        """``w`` as a finite float array of shape ``(..., d)``."""
+        array = np.asarray(w, dtype=np.float64)
+        as_float_array("w", array.reshape(-1), ndim=1)
+        if array.ndim == 0 or array.shape[-1] != self.dim:
+            raise InvalidArgument(f"w has shape {array.shape}, but students are vectors (..., d) with d={self.dim}.")
+        return array

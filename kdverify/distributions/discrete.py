@@ -1,0 +1,180 @@
+"""Finitely supported distributions, exact in rational arithmetic (THEORY.md §2.4)."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from kdverify._validation import FloatArray
+from kdverify.distributions.base import Family, as_angles
+from kdverify.errors import InvalidArgument
+from kdverify.exact import (
+    RationalVector,
+    as_rational_matrix,
+    as_rational_vector,
+    dot,
+    is_float_free,
+    sign,
+    to_fraction,
+)
+from kdverify.numerics import boundary_angles, line_angles
+
+__all__ = ["Discrete"]
+
+
+def _rational_weights(weights: Any, m: int, exact: bool) -> tuple[Fraction, ...]:
+    """Exact weights summing to 1: as given when ``exact``, else floats renormalised exactly."""
+    values = as_rational_vector("weights", weights)
+    if len(values) != m:
+        raise InvalidArgument(f"weights has {len(values)} entries, but there are {m} points.")
+    for j, q in enumerate(values):
+        if q <= 0:
+            raise InvalidArgument(f"weights[{j}]={float(q)!r} must be > 0; drop support points of weight 0.")
+    total = sum(values, Fraction(0))
+    # Float weights may miss 1 by rounding: one ulp per addition and per entry.
+    slack = 0 if exact else 4 * m * np.finfo(np.float64).eps
+    if abs(total - 1) > slack:
+        if exact:
+            raise InvalidArgument(f"weights sum to {total}; exact weights must sum to 1 exactly.")
+        raise InvalidArgument(f"weights sum to {float(total)!r}; float weights must sum to 1 within {slack:.1e}.")
+    return tuple(q / total for q in values)
+
+
+class Discrete(Family):
+    """Points ``a_1..a_m`` (the columns of ``points``, shape ``(d, m)``) with weights ``q_j``.
+
+    Inputs without floats (ints, Fractions, strings like ``"1/3"``) are exact: weights must sum
+    to 1 exactly, and :meth:`exact_risk`, :meth:`exact_p` and the expected-risk module return
+    Fractions. Float inputs are read as their exact binary values, and float weights are
+    renormalised. No point may lie on the teacher's boundary (``w*ᵀa_j = 0``, tested exactly).
+
+    >>> dist = Discrete([[1, 2], [1, -1]], ["1/3", "2/3"], w_star=[1, 0])
+    >>> dist.exact_risk([1, 3]), float(dist.p(1.0))
+    (Fraction(2, 3), 0.3333333333333333)
+    """
+
+    name = "discrete"
+
+    def __init__(self, points: Any, weights: Any, *, w_star: Any) -> None:
+        self.is_exact = all(map(is_float_free, (points, weights, w_star)))
+        rows = as_rational_matrix("points", points)
+        self.exact_w_star = as_rational_vector("w_star", w_star)
+        if len(rows) != len(self.exact_w_star):
+            raise InvalidArgument(
+                f"points has {len(rows)} rows, but w_star has length {len(self.exact_w_star)}: "
+                "points are the columns of a (d, m) array."
+            )
+        if not any(self.exact_w_star):
+            raise InvalidArgument("w_star is the zero vector; the teacher w* must be nonzero.")
+        self.support: tuple[RationalVector, ...] = tuple(zip(*rows, strict=True))
+        self.exact_weights = _rational_weights(weights, len(self.support), self.is_exact)
+        self.teacher_signs = np.array([sign(dot(self.exact_w_star, a)) for a in self.support])
+        if not np.all(self.teacher_signs):
+            j = int(np.argmin(np.abs(self.teacher_signs)))
+            raise InvalidArgument(
+                f"points column {j} lies on the teacher's boundary (w*ᵀa = 0); the theory requires P[w*ᵀx = 0] = 0."
+            )
+        super().__init__(np.array([float(x) for x in self.exact_w_star]))
+        self.points = np.array([[float(x) for x in row] for row in rows])
+        self.weights = np.array([float(q) for q in self.exact_weights])
+        self.gammas = boundary_angles(self.points, self.w_star)
+        self._p_steps = self._steps(self.gammas)
+        self._near_steps = self._steps(line_angles(self.points, self.w_star))
+
+    @property
+    def support_size(self) -> int:
+        """Number of support points ``m``."""
+        return len(self.support)
+
+    def sample_indices(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> np.ndarray:
+        """Indices of ``n`` i.i.d. support points, shape ``(n,)`` or ``(trials, n)``."""
+        shape = (*self._check_trials(trials), self._check_n(n))
+        return rng.choice(self.support_size, size=shape, p=self.weights)
+
+    def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
+        """``n`` i.i.d. draws of the support with the weights, as ``(d, n)`` or ``(trials, d, n)``."""
+        return np.moveaxis(self.points[:, self.sample_indices(n, rng, trials=trials)], 0, -2)
+
+    def _steps(self, angles: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Sorted ``angles`` and the mass at or below each, summed exactly then rounded once
+        (so the last step is exactly 1)."""
+        order = np.argsort(angles)
+        partial = itertools.accumulate((self.exact_weights[j] for j in order), initial=Fraction(0))
+        return angles[order], np.array([float(q) for q in partial])
+
+    @staticmethod
+    def _step_value(steps: tuple[FloatArray, FloatArray], theta: ArrayLike) -> FloatArray:
+        """``Σ_j q_j 1[angle_j ≤ θ]`` for each ``θ``."""
+        angles, cumulative = steps
+        return cumulative[np.searchsorted(angles, as_angles("theta", theta), side="right")]
+
+    def p(self, theta: ArrayLike) -> FloatArray:
+        """``Σ_j q_j 1[γ_j ≤ θ]``, a right-continuous step function with jumps at ``γ_j``."""
+        return self._step_value(self._p_steps, theta)
+
+    def mass_near_teacher(self, theta: ArrayLike) -> FloatArray:
+        """``Σ_j q_j 1[α_j ≤ θ]``."""
+        return self._step_value(self._near_steps, theta)
+
+    def breakpoints(self) -> FloatArray:
+        """The distinct boundary angles ``γ_j`` where ``p`` jumps."""
+        return np.unique(self.gammas)
+
+    def risk(self, w: ArrayLike) -> FloatArray:
+        """``Σ_j q_j 1[sign(wᵀa_j) ≠ sign(w*ᵀa_j)]`` with the student's sign and the sum in floating
+        point (a float sum of ``m`` weights: exact up to ``m`` rounding errors).
+
+        Use :meth:`exact_risk` when ``wᵀa_j`` may vanish exactly (rational constructions).
+        """
+        wrong = np.sign(self._as_students(w) @ self.points) != self.teacher_signs
+        return np.asarray(wrong @ self.weights)
+
+    def exact_risk(self, w: Any) -> Fraction:
+        """The risk of the student ``w`` (rationals, or floats read exactly) as a Fraction."""
+        student = as_rational_vector("w", w, dim=self.dim)
+        return sum(
+            (
+                q
+                for q, a, s in zip(self.exact_weights, self.support, self.teacher_signs, strict=True)
+                if sign(dot(student, a)) != s
+            ),
+            Fraction(0),
+        )
+
+    @cached_property
+    def boundary_sin2(self) -> tuple[Fraction, ...]:
+        """Exact ``sin²γ_j = (w*ᵀa_j)² / (‖w*‖²‖a_j‖²)`` of every support point."""
+        norm2 = dot(self.exact_w_star, self.exact_w_star)
+        return tuple(dot(self.exact_w_star, a) ** 2 / (norm2 * dot(a, a)) for a in self.support)
+
+    def exact_p(self, sin2_theta: Any) -> Fraction:
+        """``p(θ)`` exactly, for the angle ``θ ∈ [0, π/2]`` with ``sin²θ = sin2_theta``."""
+        level = to_fraction("sin2_theta", sin2_theta)
+        if not 0 <= level <= 1:
+            raise InvalidArgument(f"sin2_theta={sin2_theta!r} must lie in [0, 1].")
+        return sum(
+            (q for q, s in zip(self.exact_weights, self.boundary_sin2, strict=True) if s <= level),
+            Fraction(0),
+        )
+
+    def params(self) -> dict[str, Any]:
+        """Points (rows of the ``(d, m)`` array), weights and ``w*``; strings when exact."""
+
+        def plain(x: Fraction) -> str | float:
+            return str(x) if self.is_exact else float(x)
+
+        return {
+            "points": [[plain(x) for x in row] for row in zip(*self.support, strict=True)],
+            "weights": [plain(q) for q in self.exact_weights],
+            "w_star": [plain(x) for x in self.exact_w_star],
+        }
+
+    def describe(self) -> str:
+        """The family id, dimension, support size and whether it is exact."""
+        mode = "exact rationals" if self.is_exact else "floats"
+        return f"{self.name}(d={self.dim}, m={self.support_size}, {mode})"

@@ -1,0 +1,206 @@
+"""Gaussian mixtures and the anisotropic Gaussian (THEORY.md §2.2 and §2.5).
+
+Risk: for a component ``N(μ, Σ)`` the pair ``(wᵀx, w*ᵀx)`` is bivariate normal with standardised
+means ``a = wᵀμ/‖Lᵀw‖``, ``b = w*ᵀμ/‖Lᵀw*‖`` (``Σ = LLᵀ``) and correlation ``cos φ``,
+``φ = ∠(Lᵀw, Lᵀw*)``. The probability that the signs differ is, by Owen's (1956) formula for the
+bivariate normal orthant,
+
+    P[(Z₁ + a)(Z₂ + b) < 0] = 2T(h, a_h) + 2T(k, a_k) + 1[hk < 0 or (hk = 0 and h + k < 0)],
+
+with ``h = −a``, ``k = −b``, ``a_h = (k − h cos φ)/(h sin φ)``, ``a_k = (h − k cos φ)/(k sin φ)``
+and ``T`` Owen's T function (``scipy.special.owens_t``, accurate to rounding); ``h = k = 0`` gives
+Sheppard's ``φ/π``. With one centred component this is ``R(w) = ∠(Σ^{1/2}w, Σ^{1/2}w*)/π``.
+
+Geometry: ``p(θ)`` and ``P[α ≤ θ]`` are cone probabilities of each component, computed by
+Imhof's formula (:mod:`kdverify.distributions._quadform`); ``p_bounds`` widens ``p`` by the
+reported quadrature error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import special
+
+from kdverify._validation import FloatArray, as_float_array, as_teacher_vector, positive_float
+from kdverify.distributions._quadform import cone_probabilities
+from kdverify.distributions.base import HALF_PI, Family, as_angles
+from kdverify.errors import InvalidArgument
+from kdverify.numerics import angle
+
+__all__ = ["AnisotropicGaussian", "GaussianMixture", "sign_discordance"]
+
+
+def sign_discordance(a: ArrayLike, b: ArrayLike, phi: ArrayLike) -> FloatArray:
+    """``P[(Z₁ + a)(Z₂ + b) < 0]`` for standard normals with correlation ``cos φ`` (module doc)."""
+    h = -np.asarray(a, dtype=np.float64) + 0.0  # + 0.0 turns −0.0 into +0.0 (limit from above)
+    k = -np.asarray(b, dtype=np.float64) + 0.0
+    phi = np.asarray(phi, dtype=np.float64)
+    cos, sin = np.cos(phi), np.sin(phi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a_h = (k - h * cos) / (h * sin)
+        a_k = (h - k * cos) / (k * sin)
+        step = (h * k < 0) | ((h * k == 0) & (h + k < 0))
+        value = 2 * special.owens_t(h, a_h) + 2 * special.owens_t(k, a_k) + step
+    # 0/0 arises only for h = k = 0 (Sheppard) or, when sin φ = 0, for Z₂ + b = ±(Z₁ + a).
+    degenerate = np.where(cos > 0, 0.0, 1.0)
+    value = np.where(np.isnan(value), np.where((h == 0) & (k == 0), phi / np.pi, degenerate), value)
+    return np.clip(value, 0.0, 1.0)
+
+
+def _positive_definite_cholesky(name: str, matrix: FloatArray) -> FloatArray:
+    """Cholesky factor of a symmetric positive definite matrix (symmetric to rounding)."""
+    if matrix.shape[0] != matrix.shape[1]:
+        raise InvalidArgument(f"{name} has shape {matrix.shape}; a covariance must be square.")
+    # Asymmetry beyond a few ulps of the largest entry is an input error, not rounding.
+    if np.max(np.abs(matrix - matrix.T)) > 8 * np.finfo(np.float64).eps * np.max(np.abs(matrix)):
+        raise InvalidArgument(f"{name} is not symmetric.")
+    try:
+        return np.asarray(np.linalg.cholesky((matrix + matrix.T) / 2), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        raise InvalidArgument(f"{name} is not positive definite.") from None
+
+
+class GaussianMixture(Family):
+    """``Σ_k π_k N(μ_k, Σ_k)``: ``means`` ``(K, d)`` (one row per component), ``covs``
+    ``(K, d, d)`` positive definite, ``weights`` ``(K,)`` positive summing to 1 (to rounding).
+
+    ``scale`` rescales the data so the teacher logit ``w*ᵀx`` has that standard deviation
+    (default 1, the standard normalisation); ``None`` keeps the parameters as given.
+    """
+
+    name = "mixture"
+
+    def __init__(
+        self,
+        means: ArrayLike,
+        covs: ArrayLike,
+        weights: ArrayLike,
+        *,
+        w_star: ArrayLike,
+        scale: float | None = 1.0,
+    ) -> None:
+        super().__init__(w_star)
+        d = self.dim
+        if d < 2:
+            raise InvalidArgument(f"w_star has length {d}; Gaussian families need d >= 2.")
+        means = as_float_array("means", means, ndim=2)
+        covs = as_float_array("covs", covs, ndim=3)
+        weights = as_float_array("weights", weights, ndim=1)
+        if means.shape[1] != d or covs.shape[1:] != (d, d):
+            raise InvalidArgument(
+                f"means {means.shape} and covs {covs.shape} must be (K, {d}) and (K, {d}, {d}) "
+                f"for w_star of length {d}."
+            )
+        if not len(weights) == len(means) == len(covs):
+            raise InvalidArgument(
+                f"weights, means and covs have {len(weights)}, {len(means)}, {len(covs)} components; they must agree."
+            )
+        if np.any(weights <= 0):
+            raise InvalidArgument(f"weights={weights.tolist()} must all be > 0.")
+        if abs(weights.sum() - 1) > 4 * len(weights) * np.finfo(np.float64).eps:
+            raise InvalidArgument(f"weights sum to {weights.sum()!r}, but must sum to 1.")
+        cholesky = np.array([_positive_definite_cholesky(f"covs[{k}]", c) for k, c in enumerate(covs)])
+        self.given = {"means": means, "covs": covs, "weights": weights}
+        self.scale = scale
+        logit_means = means @ self.w_star
+        logit_var = weights @ (np.einsum("i,kij,j->k", self.w_star, covs, self.w_star) + logit_means**2)
+        logit_var -= (weights @ logit_means) ** 2
+        factor = 1.0 if scale is None else positive_float("scale", scale) / np.sqrt(logit_var)
+        self.weights = weights / weights.sum()
+        self.means = factor * means
+        self.cholesky = factor * cholesky
+
+    def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
+        """Component labels with the weights, then ``μ_k + L_k z``."""
+        lead = self._check_trials(trials)
+        n = self._check_n(n)
+        labels = rng.choice(len(self.weights), size=(*lead, n), p=self.weights)
+        normals = rng.standard_normal((*lead, n, self.dim))
+        points = np.empty_like(normals)
+        for k, (mean, chol) in enumerate(zip(self.means, self.cholesky, strict=True)):
+            chosen = labels == k
+            points[chosen] = mean + normals[chosen] @ chol.T
+        return np.swapaxes(points, -1, -2)
+
+    def _cone(self, tan2: FloatArray) -> tuple[FloatArray, float]:
+        """Mixture mass of ``{γ(x) ≤ θ}`` for each ``tan²θ`` in ``(0, ∞)``, and its error bound."""
+        if tan2.size == 0:
+            return np.zeros(0), 0.0
+        per_component, error = cone_probabilities(tan2, self.w_star, self.means, self.cholesky)
+        return per_component @ self.weights, error
+
+    def _p_with_error(self, theta: ArrayLike) -> tuple[FloatArray, float]:
+        theta = as_angles("theta", theta)
+        result = np.where(theta >= HALF_PI, 1.0, 0.0)
+        inner = (theta > 0) & (theta < HALF_PI)
+        result[inner], error = self._cone(np.tan(theta[inner]) ** 2)
+        return result, error
+
+    def p(self, theta: ArrayLike) -> FloatArray:
+        """``p(θ) = P[(ŵᵀx)² ≤ tan²θ ‖P⊥x‖²]`` by Imhof's formula; ``p(0) = 0``, ``p(π/2) = 1``."""
+        return self._p_with_error(theta)[0]
+
+    def p_bounds(self, theta: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """``p(θ)`` ± the quadrature's absolute error bound, clipped to ``[0, 1]``."""
+        value, error = self._p_with_error(theta)
+        return np.clip(value - error, 0, 1), np.clip(value + error, 0, 1)
+
+    def mass_near_teacher(self, theta: ArrayLike) -> FloatArray:
+        """``P[α ≤ θ] = 1 − p(π/2 − θ)``, with ``tan²(π/2 − θ) = 1/tan²θ`` formed without
+        cancellation; 0 at ``θ = 0``, 1 at ``θ = π/2``."""
+        theta = as_angles("theta", theta)
+        result = np.where(theta >= HALF_PI, 1.0, 0.0)
+        inner = (theta > 0) & (theta < HALF_PI)
+        result[inner] = 1.0 - self._cone(1.0 / np.tan(theta[inner]) ** 2)[0]
+        return result
+
+    def risk(self, w: ArrayLike) -> FloatArray:
+        """``Σ_k π_k P_k[sign(wᵀx) ≠ sign(w*ᵀx)]`` by Owen's T; the zero student has risk 1."""
+        w = self._as_students(w)
+        total = np.zeros(w.shape[:-1])
+        for weight, mean, chol in zip(self.weights, self.means, self.cholesky, strict=True):
+            student, teacher = w @ chol, self.w_star @ chol  # Lᵀw as rows
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a = (w @ mean) / np.linalg.norm(student, axis=-1)
+            b = (self.w_star @ mean) / np.linalg.norm(teacher)
+            total += weight * sign_discordance(a, b, angle(student, teacher))
+        return np.where(np.any(w != 0, axis=-1), total, 1.0)
+
+    def describe(self) -> str:
+        """The family id, dimension, number of components and scale."""
+        return f"{self.name}(d={self.dim}, components={len(self.weights)}, scale={self.scale})"
+
+    def params(self) -> dict[str, Any]:
+        """The parameters as given (before scaling), ``scale`` and ``w_star``."""
+        return {
+            **{key: value.tolist() for key, value in self.given.items()},
+            "scale": self.scale,
+            "w_star": self.w_star.tolist(),
+        }
+
+
+class AnisotropicGaussian(GaussianMixture):
+    """``N(0, Σ)``: a one-component centred mixture, so ``R(w) = ∠(Σ^{1/2}w, Σ^{1/2}w*)/π``
+    and ``p(θ)`` is a central Gaussian quadratic form (Imhof)."""
+
+    name = "anisotropic"
+
+    def __init__(self, cov: ArrayLike, *, w_star: ArrayLike, scale: float | None = 1.0) -> None:
+        cov = as_float_array("cov", cov, ndim=2)
+        d = len(as_teacher_vector("w_star", w_star))
+        if cov.shape != (d, d):
+            raise InvalidArgument(f"cov has shape {cov.shape}, but w_star has length {d}: need ({d}, {d}).")
+        super().__init__(np.zeros((1, cov.shape[0])), cov[None], [1.0], w_star=w_star, scale=scale)
+
+    def describe(self) -> str:
+        """The family id, dimension, condition number of ``Σ`` and scale."""
+        condition = np.linalg.cond(self.given["covs"][0])
+        return f"{self.name}(d={self.dim}, condition={condition:.4g}, scale={self.scale})"
+
+    def params(self) -> dict[str, Any]:
+        """``cov`` as given, ``scale`` and ``w_star``."""
+        cov = self.given["covs"][0].tolist()
+        return {"cov": cov, "scale": self.scale, "w_star": self.w_star.tolist()}
