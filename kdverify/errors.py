@@ -6,6 +6,7 @@ __all__ = [
     "CertificateError",
     "InvalidArgument",
     "KDVerifyError",
+    "MissingDependency",
     "NotConverged",
 ]
 
@@ -24,3 +25,7 @@ class NotConverged(KDVerifyError, RuntimeError):
 
 class CertificateError(KDVerifyError, ValueError):
     """A certificate or result file is malformed or does not describe a valid instance."""
+
+
+class MissingDependency(KDVerifyError, ImportError):
+    """An optional extra (scikit-learn, matplotlib) is needed but not installed."""

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from kdverify._validation import as_float_array, positive_int, probability
+from kdverify.errors import InvalidArgument
 
 __all__ = ["MeanEstimate", "bernoulli_mean", "bonferroni", "bounded_mean", "clopper_pearson"]
 
@@ -46,7 +47,7 @@ def clopper_pearson(successes: int, trials: int, *, confidence: float = 0.95) ->
     trials = positive_int("trials", trials)
     successes = positive_int("successes", successes, min_value=0)
     if successes > trials:
-        raise ValueError(f"successes={successes} cannot exceed trials={trials}.")
+        raise InvalidArgument(f"successes={successes} cannot exceed trials={trials}.")
     alpha = 1.0 - probability("confidence", confidence)
     lower = 0.0 if successes == 0 else stats.beta.ppf(alpha / 2, successes, trials - successes + 1)
     upper = 1.0 if successes == trials else stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes)
@@ -57,7 +58,7 @@ def bernoulli_mean(outcomes: ArrayLike, *, confidence: float = 0.95) -> MeanEsti
     """Mean of 0/1 outcomes with its exact Clopper–Pearson interval."""
     values = as_float_array("outcomes", outcomes, ndim=1)
     if not np.all((values == 0) | (values == 1)):
-        raise ValueError("outcomes must be 0 or 1; use bounded_mean for values in [0, 1].")
+        raise InvalidArgument("outcomes must be 0 or 1; use bounded_mean for values in [0, 1].")
     k, n = int(values.sum()), int(values.size)
     lower, upper = clopper_pearson(k, n, confidence=confidence)
     return MeanEstimate(k / n, lower, upper, confidence, n, "clopper-pearson")
@@ -75,7 +76,7 @@ def bounded_mean(
     """
     values = as_float_array("values", values, ndim=1)
     if np.any(values < 0) or np.any(values > 1):
-        raise ValueError("values must lie in [0, 1].")
+        raise InvalidArgument("values must lie in [0, 1].")
     draws = rng.random(values.size) < values
     lower, upper = clopper_pearson(int(draws.sum()), int(values.size), confidence=confidence)
     return MeanEstimate(float(values.mean()), lower, upper, confidence, int(values.size), "randomised-clopper-pearson")

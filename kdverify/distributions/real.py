@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 
 from kdverify._validation import FloatArray, as_float_array, positive_float
 from kdverify.distributions.discrete import Discrete
-from kdverify.errors import InvalidArgument
+from kdverify.errors import InvalidArgument, MissingDependency
 
 __all__ = ["BreastCancer", "Digits", "RealData"]
 
@@ -37,7 +37,7 @@ def _sklearn(module: str) -> Any:
     try:
         return importlib.import_module(f"sklearn.{module}")
     except ImportError:
-        raise ImportError(
+        raise MissingDependency(
             "Real-data families need scikit-learn, which is not installed; "
             "install it with pip install 'kdverify[real]'."
         ) from None
