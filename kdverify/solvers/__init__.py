@@ -1,0 +1,39 @@
+"""Solvers for the linear, deep linear and hard-label students, each returning a frozen result
+with its diagnostics and, where the theory gives one, a certified bound on the distance to the
+limit."""
+
+from kdverify.solvers.deep import (
+    DeepResult,
+    balance_defect,
+    balanced_init,
+    small_init,
+    train_deep,
+    train_deep_distilled,
+)
+from kdverify.solvers.descent import DescentResult, gradient_descent, train_distilled
+from kdverify.solvers.flow import FlowResult, flow_distilled, gradient_flow
+from kdverify.solvers.hard_label import (
+    MaxMarginResult,
+    hard_label_descent,
+    max_margin,
+    train_hard_label,
+)
+
+__all__ = [
+    "DeepResult",
+    "DescentResult",
+    "FlowResult",
+    "MaxMarginResult",
+    "balance_defect",
+    "balanced_init",
+    "flow_distilled",
+    "gradient_descent",
+    "gradient_flow",
+    "hard_label_descent",
+    "max_margin",
+    "small_init",
+    "train_deep",
+    "train_deep_distilled",
+    "train_distilled",
+    "train_hard_label",
+]

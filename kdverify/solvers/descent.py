@@ -1,0 +1,238 @@
+"""Gradient descent for the linear student, for one problem or a batch in one vectorised pass.
+
+The update is the literal ``w_{k+1} = w_k − η ∇L(w_k)`` with ``∇L(w) = (1/n) X (σ(Xᵀw) − t)``,
+computed in the original coordinates (no reparametrisation into ``span X``), so that span
+invariance is something the run *shows*, not something it assumes.
+
+Certificate. For soft targets with logits ``z*`` the limit ``ŵ`` is the point of
+``w_0 + span X`` with ``Xᵀŵ = z*``. For any iterate ``w``,
+
+    ‖w − ŵ‖ ≤ ‖P(w − ŵ)‖ + ‖P⊥(w − w_0)‖ ≤ span_error_bound(w) + ‖P⊥(w − w_0)‖,
+
+where :func:`kdverify.limits.span_error_bound` is the a-posteriori gradient bound (a proof, valid
+at any ``w`` whatever produced it) and ``‖P⊥(w − w_0)‖`` is measured (zero in exact arithmetic).
+The run stops, per problem, at the first checked iterate whose bound is ``≤ tol``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+from kdverify._validation import FloatArray, positive_int
+from kdverify.errors import InvalidArgument, NotConverged
+from kdverify.limits import span_error_bound
+from kdverify.linalg import SpanProjector
+from kdverify.losses import loss_gradient
+from kdverify.numerics import sigmoid
+from kdverify.solvers._common import (
+    Problem,
+    check_interpolable,
+    limit_norm,
+    prepare,
+    resolve_step,
+    resolve_tolerance,
+    take,
+    unbatch,
+)
+from kdverify.teacher import Teacher
+
+__all__ = ["DescentResult", "gradient_descent", "train_distilled"]
+
+
+@dataclass(frozen=True)
+class DescentResult:
+    """Outcome of gradient descent; scalars for one problem, ``(B,)`` arrays for a batch.
+
+    ``span_bound`` certifies ``‖P(w − ŵ)‖``; ``bound = span_bound + off_span`` certifies
+    ``‖w − ŵ‖`` (``inf`` for hard labels, which have no limit). ``off_span = ‖P⊥(w − w_0)‖`` at
+    the end and ``off_span_max`` its maximum over the checked iterates (every ``check_every``
+    steps). ``converged`` means ``bound ≤ tol``; ``iterations`` is the index of the returned iterate.
+    """
+
+    w: FloatArray
+    iterations: NDArray[np.int64]
+    converged: NDArray[np.bool_]
+    gradient_norm: FloatArray
+    step: FloatArray
+    span_bound: FloatArray
+    off_span: FloatArray
+    off_span_max: FloatArray
+    bound: FloatArray
+    tol: FloatArray
+    method: str
+
+
+def gradient_descent(
+    data: ArrayLike,
+    target_logits: ArrayLike,
+    w0: ArrayLike | None = None,
+    *,
+    step: ArrayLike | None = None,
+    tol: ArrayLike | None = None,
+    rtol: float = 1e-9,
+    max_iter: int = 100_000,
+    check_every: int = 10,
+    raise_on_failure: bool = False,
+) -> DescentResult:
+    """Gradient descent on the cross-entropy against soft targets ``σ(z*)``, from ``w0`` (default 0).
+
+    ``data`` is ``(d, n)`` or a batch ``(B, d, n)``; ``target_logits`` ``(n,)`` or ``(B, n)``;
+    ``w0`` ``(d,)`` or ``(B, d)``. ``step`` (scalar or one per problem) must lie in
+    ``(0, 2/L_max)``, ``L_max = λ_max(XXᵀ)/(4n)``; default ``1/L_max``. ``tol`` defaults to
+    ``rtol·max(1, ‖ŵ‖)``. Each problem stops at its first checked iterate with certified
+    ``‖w − ŵ‖ ≤ tol``; problems that exhaust ``max_iter`` return ``converged=False`` (or raise
+    :class:`NotConverged` when ``raise_on_failure``).
+
+    >>> X = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    >>> result = gradient_descent(X, [0.5, -1.0], w0=[0.0, 0.0, 3.0])
+    >>> bool(result.converged), np.round(result.w, 6).tolist()
+    (True, [0.5, -0.5, 3.0])
+    """
+    problem = prepare(data, target_logits, w0)
+    check_interpolable(problem)
+    tolerance = resolve_tolerance(tol, rtol, limit_norm(problem))
+    result = descend(
+        problem,
+        sigmoid(problem.logits),
+        resolve_step(step, problem.smoothness),
+        tol=tolerance,
+        max_iter=max_iter,
+        check_every=check_every,
+        method="gradient descent on the distillation loss",
+    )
+    if raise_on_failure and not np.all(result.converged):
+        failed = int(np.sum(~np.asarray(result.converged)))
+        raise NotConverged(
+            f"{failed} problem(s) did not reach the certified tolerance within max_iter={max_iter}; "
+            f"largest remaining bound {float(np.max(result.bound)):.3g}."
+        )
+    return result
+
+
+def train_distilled(
+    data: ArrayLike, teacher: Teacher, w0: ArrayLike | None = None, **options: object
+) -> DescentResult:
+    """Distil ``teacher`` into a linear student by :func:`gradient_descent` on target logits
+    ``Xᵀw*/T``; ``options`` are those of :func:`gradient_descent`."""
+    if not isinstance(teacher, Teacher):
+        raise InvalidArgument(f"teacher={teacher!r} must be a kdverify.teacher.Teacher.")
+    return gradient_descent(data, teacher.logits(data), w0, **options)  # type: ignore[arg-type]
+
+
+def descend(
+    problem: Problem,
+    targets: FloatArray,
+    step: FloatArray,
+    *,
+    tol: FloatArray | None,
+    max_iter: int,
+    check_every: int,
+    method: str,
+) -> DescentResult:
+    """The gradient-descent engine shared by soft and hard targets (``targets`` ``(B, n)`` in [0, 1]).
+
+    Runs ``check_every`` steps on the problems still active, then checks them; with target logits
+    and ``tol`` a problem whose certified bound meets ``tol`` is frozen and dropped from the batch.
+    """
+    max_iter = positive_int("max_iter", max_iter, min_value=0)
+    check_every = positive_int("check_every", check_every)
+    batch = problem.data.shape[0]
+    out = {
+        "w": problem.w0.copy(),
+        "iterations": np.zeros(batch, dtype=np.int64),
+        "converged": np.zeros(batch, dtype=bool),
+        "gradient_norm": np.zeros(batch),
+        "span_bound": np.full(batch, np.inf),
+        "off_span": np.zeros(batch),
+        "off_span_max": np.zeros(batch),
+        "bound": np.full(batch, np.inf),
+    }
+    state = _Active(
+        index=np.arange(batch),
+        w=problem.w0.copy(),
+        w0=problem.w0,
+        data=problem.data,
+        transposed=np.ascontiguousarray(np.swapaxes(problem.data, -1, -2)),
+        scaled=problem.data * (step / problem.n)[:, None, None],
+        targets=targets,
+        logits=problem.target_logits,
+        tol=tol,
+        projector=problem.projector,
+    )
+    iteration = 0
+    while True:
+        done = _check(state, iteration, out)
+        if iteration >= max_iter or np.all(done):
+            break
+        if np.any(done):
+            state = state.keep(~done)
+        count = min(check_every, max_iter - iteration)
+        _run_steps(state, count)
+        iteration += count
+    return DescentResult(
+        **{name: unbatch(value, problem.single) for name, value in out.items()},
+        step=unbatch(step, problem.single),
+        tol=unbatch(np.full(batch, np.inf) if tol is None else tol, problem.single),
+        method=method,
+    )
+
+
+@dataclass(frozen=True)
+class _Active:
+    """The problems of a batch still running (``index`` into the batch) and what their steps need:
+    ``transposed = Xᵀ`` and ``scaled = (η/n)·X`` are precomputed once."""
+
+    index: NDArray[np.int64]
+    w: FloatArray
+    w0: FloatArray
+    data: FloatArray
+    transposed: FloatArray
+    scaled: FloatArray
+    targets: FloatArray
+    logits: FloatArray | None
+    tol: FloatArray | None
+    projector: SpanProjector
+
+    def keep(self, mask: NDArray[np.bool_]) -> _Active:
+        """The problems selected by ``mask``."""
+        arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "projector"}
+        kept: dict[str, Any] = {name: None if value is None else value[mask] for name, value in arrays.items()}
+        return replace(self, **kept, projector=take(self.projector, mask))
+
+
+def _check(state: _Active, iteration: int, out: dict[str, NDArray]) -> NDArray[np.bool_]:
+    """Record the diagnostics of the active problems in ``out``; return which ones are certified."""
+    off_span = np.linalg.norm(state.projector.complement(state.w - state.w0), axis=-1)
+    if state.logits is None:
+        span_bound = np.full(state.index.size, np.inf)
+    else:
+        span_bound = span_error_bound(state.w, state.data, state.logits, projector=state.projector)
+    done = np.zeros(state.index.size, dtype=bool) if state.tol is None else span_bound + off_span <= state.tol
+    index = state.index
+    out["w"][index] = state.w
+    out["iterations"][index] = iteration
+    out["converged"][index] = done
+    out["gradient_norm"][index] = np.linalg.norm(loss_gradient(state.w, state.data, state.targets), axis=-1)
+    out["span_bound"][index] = span_bound
+    out["off_span"][index] = off_span
+    out["off_span_max"][index] = np.maximum(out["off_span_max"][index], off_span)
+    out["bound"][index] = span_bound + off_span
+    return done
+
+
+def _run_steps(state: _Active, count: int) -> None:
+    """``count`` in-place steps ``w ← w − (η/n) X (σ(Xᵀw) − t)`` on every active problem."""
+    w = state.w
+    residual = np.empty(state.targets.shape)
+    update = np.empty(w.shape)
+    for _ in range(count):
+        np.matmul(state.transposed, w[..., None], out=residual[..., None])
+        special.expit(residual, out=residual)
+        residual -= state.targets
+        np.matmul(state.scaled, residual[..., None], out=update[..., None])
+        w -= update
