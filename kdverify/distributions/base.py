@@ -63,6 +63,9 @@ class Family(abc.ABC):
     name: ClassVar[str]
     p_is_exact: ClassVar[bool] = True
     risk_is_exact: ClassVar[bool] = True
+    # Absolute accuracy of ``risk`` and ``p``: rounding of closed forms by default; families
+    # computed by quadrature raise it to what their quadrature guarantees.
+    accuracy: ClassVar[float] = 1e-12
 
     def __init__(self, w_star: ArrayLike) -> None:
         self.w_star = as_teacher_vector("w_star", w_star)
