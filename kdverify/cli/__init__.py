@@ -13,7 +13,7 @@ from kdverify.errors import KDVerifyError
 
 __all__ = ["main"]
 
-VERB_MODULES = ("families", "bound", "derive")
+VERB_MODULES = ("families", "bound", "derive", "list_claims", "check", "hunt", "replay")
 
 EXIT_USAGE = 2
 

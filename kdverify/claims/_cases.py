@@ -1,0 +1,94 @@
+"""Turning instances into training problems, training them, and the rounding scales that
+the checks' tolerances are built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kdverify._validation import FloatArray
+from kdverify.claims.base import Budget, Instance
+from kdverify.distributions.base import Family
+from kdverify.linalg import SpanProjector, span_projector
+from kdverify.solvers import DescentResult, gradient_descent
+from kdverify.teacher import Teacher
+
+EPS = float(np.finfo(np.float64).eps)
+# kdverify.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
+ANGLE_ROUNDING = 16 * EPS * np.pi
+
+
+@dataclass(frozen=True)
+class Case:
+    """A training problem read from an instance: data ``X`` (points as columns), the teacher at
+    its temperature, the initialisation ``w0`` (zeros when the instance says ``None``)."""
+
+    data: FloatArray
+    teacher: Teacher
+    w0: FloatArray
+    step_fraction: float
+
+    @classmethod
+    def from_instance(cls, instance: Instance, *, points: str = "points") -> Case:
+        data = instance.data(points)
+        w0 = instance.get("w0")
+        return cls(
+            data=data,
+            teacher=Teacher(instance.array("w_star"), float(instance.get("temperature", 1.0))),
+            w0=np.zeros(data.shape[0]) if w0 is None else instance.array("w0"),
+            step_fraction=float(instance.get("step_fraction", 1.0)),
+        )
+
+    @property
+    def projector(self) -> SpanProjector:
+        return span_projector(self.data)
+
+    def with_data(self, data: FloatArray) -> Case:
+        """The same teacher and initialisation on another training set."""
+        return Case(data, self.teacher, self.w0, self.step_fraction)
+
+    def step(self) -> float:
+        """``step_fraction / L_max`` with ``L_max = λ_max(XXᵀ)/(4n)``: safe for fractions in (0, 2)."""
+        smoothness = float(np.linalg.norm(self.data, 2) ** 2) / (4 * self.data.shape[1])
+        return self.step_fraction / smoothness
+
+    def train(self, budget: Budget, *, check_every: int = 10) -> DescentResult:
+        """Gradient descent to a certified tolerance within the budget's iterations."""
+        return gradient_descent(
+            self.data,
+            self.teacher.logits(self.data),
+            self.w0,
+            step=self.step(),
+            max_iter=budget.max_iter,
+            check_every=check_every,
+        )
+
+    def closed_form_error(self) -> float:
+        """Rounding bound for ``P w*/T + P⊥ w0`` built from an SVD: backward-stable SVD gives
+        basis errors of order ``eps·max(d, n)·σ_max/σ_min⁺`` (the gap to the discarded part),
+        so the computed limit is within that relative error of ``‖w*/T‖ + ‖w0‖``, times 10."""
+        projector = self.projector
+        condition = float(np.sqrt(projector.largest_eigenvalue / projector.smallest_positive_eigenvalue))
+        scale = float(np.linalg.norm(self.teacher.target) + np.linalg.norm(self.w0))
+        return 10.0 * EPS * max(self.data.shape) * condition * scale
+
+
+def descent_rounding(case: Case, result: DescentResult) -> float:
+    """Worst-case rounding accumulated in ``P⊥ w`` by ``k`` gradient steps.
+
+    Each step ``w ← w − (η/n) X r`` with ``|r_i| ≤ 1`` rounds the update by at most
+    ``γ_{n+2}·(η/n)‖X‖_F √n`` and the subtraction by ``eps‖w‖``; the projector used to measure
+    ``P⊥`` adds ``max(d, n)·eps`` relative error. Summed over ``k + 1`` steps, times 4.
+    """
+    iterations = int(result.iterations) + 1
+    n = case.data.shape[1]
+    update = case.step() / n * float(np.linalg.norm(case.data)) * np.sqrt(n) * (n + 2)
+    size = float(max(np.linalg.norm(result.w), np.linalg.norm(case.w0)))
+    return 4.0 * EPS * (iterations * (update + size) + max(case.data.shape) * size)
+
+
+def numeric_tolerance(distribution: Family, terms: int = 2) -> float:
+    """Slack for comparing ``terms`` computed risks or ``p`` values of ``distribution``, each
+    within its family's stated ``accuracy`` (quadrature or rounding)."""
+    return terms * distribution.accuracy

@@ -1,0 +1,228 @@
+"""Claims about angles: ``angle-lemma``, ``risk-angle-lemma``, ``distill-best-in-span`` and the
+open ``distill-beats-hard-expected`` (THEORY.md §3)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from kdverify.claims._cases import ANGLE_ROUNDING, Case, numeric_tolerance
+from kdverify.claims._instances import (
+    DATA_FAMILIES,
+    DISTRIBUTION_FAMILIES,
+    distribution_of,
+    family_params,
+    problems,
+    sized_families,
+)
+from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.optimisation import not_converged
+from kdverify.distributions.discrete import Discrete
+from kdverify.errors import NotConverged
+from kdverify.exact import dot
+from kdverify.limits import linear_limit
+from kdverify.numerics import angle, line_angles
+from kdverify.solvers import hard_label_descent, max_margin
+from kdverify.stats import bounded_mean
+from kdverify.teacher import Teacher
+
+
+def certified_angle_error(w: np.ndarray, distance: float) -> float | None:
+    """A bound on ``∠(w, ŵ)`` when ``‖w − ŵ‖ ≤ distance``: ``arcsin(distance/‖w‖)``; ``None``
+    when the ball reaches the origin (no angle bound)."""
+    norm = float(np.linalg.norm(w))
+    return None if distance >= norm else math.asin(distance / norm)
+
+
+def check_angle_lemma(instance: Instance, budget: Budget) -> Evidence:
+    """From ``w0 = 0``: the trained student's angle to ``w*`` is at most ``min_i α(x_i)``, up
+    to the angle its certified distance to the limit allows."""
+    case = Case.from_instance(instance)
+    descent = case.train(budget)
+    slack = certified_angle_error(descent.w, float(descent.bound)) if descent.converged else None
+    if slack is None:
+        return not_converged("gradient descent", int(descent.iterations))
+    student_angle = float(angle(descent.w, case.teacher.w_star))
+    best_point = float(np.min(line_angles(case.data, case.teacher.w_star)))
+    tolerance = slack + ANGLE_ROUNDING
+    return Evidence(
+        holds=student_angle <= best_point + tolerance,
+        lhs=student_angle,
+        relation="<=",
+        rhs=best_point,
+        tolerance=tolerance,
+        details={"iterations": int(descent.iterations), "certified_distance": float(descent.bound)},
+    )
+
+
+@st.composite
+def students_at_acute_angle(draw: st.DrawFn, family: str) -> Instance:
+    """A family and an integer student ``w`` with ``wᵀw* ≥ 0`` (so ``β ≤ π/2``)."""
+    params = draw(family_params(family))
+    distribution = distribution_of(Instance(family, {"family_params": params}))
+    dim = distribution.dim
+    w = draw(
+        st.lists(st.integers(-3, 3), min_size=dim, max_size=dim)
+        .filter(any)
+        .filter(lambda v: float(np.dot(v, distribution.w_star)) >= 0)
+    )
+    return Instance(family, {"family_params": params, "w": w})
+
+
+def check_risk_angle_lemma(instance: Instance, budget: Budget) -> Evidence:
+    """``R(w) ≤ p(∠(w, w*))``: exactly (rationals) on discrete families, otherwise within the
+    quadrature tolerance, using the upper confidence limit of ``p`` where ``p`` is estimated."""
+    distribution = distribution_of(instance)
+    if isinstance(distribution, Discrete):
+        w = instance.rationals("w")
+        w_star = distribution.exact_w_star
+        sin2 = 1 - dot(w, w_star) ** 2 / (dot(w, w) * dot(w_star, w_star))
+        risk, bound = distribution.exact_risk(w), distribution.exact_p(sin2)
+        return Evidence(risk <= bound, risk, "<=", bound, exact=True, details={"sin2_beta": sin2})
+    w = instance.array("w")
+    beta = float(distribution.student_angle(w))
+    risk = float(distribution.risk(w))
+    _, upper = distribution.p_bounds(np.array([beta]))
+    bound = float(np.asarray(upper).reshape(-1)[0])
+    tolerance = numeric_tolerance(distribution)
+    return Evidence(
+        holds=risk <= bound + tolerance,
+        lhs=risk,
+        relation="<=",
+        rhs=bound,
+        tolerance=tolerance,
+        details={"beta": beta, "p_exact": distribution.p_is_exact},
+    )
+
+
+ANGLE_CLAIMS = (
+    Claim(
+        id="angle-lemma",
+        status="theorem",
+        statement="w0 = 0: ∠(ŵ, w*) ≤ min_i α(x_i)",
+        latex=r"\angle(\hat w, w^*) \le \min_i \alpha(x_i)",
+        source="Phuong & Lampert 2019, proof of the risk bound; THEORY.md §3",
+        families=DATA_FAMILIES,
+        instances=lambda family: problems(family, init=False),
+        check=check_angle_lemma,
+    ),
+    Claim(
+        id="risk-angle-lemma",
+        status="theorem",
+        statement="∠(w, w*) = β ≤ π/2 ⇒ R(w) ≤ p(β)",
+        latex=r"\angle(w, w^*) = \beta \le \pi/2 \Rightarrow R(w) \le p(\beta)",
+        source="Phuong & Lampert 2019, proof of the risk bound; THEORY.md §3",
+        families=DISTRIBUTION_FAMILIES,
+        instances=students_at_acute_angle,
+        check=check_risk_angle_lemma,
+    ),
+)
+
+
+HARD_LABEL_CHECKPOINTS = (10, 100, 1000)
+
+
+def check_distill_best_in_span(instance: Instance, budget: Budget) -> Evidence:
+    """Hard-label gradient descent from 0 stays in ``span X`` (to rounding), and neither its
+    iterates (at a few checkpoints) nor its max-margin limit direction are better aligned with
+    ``w*`` than ``P w*``; on isotropic data also ``R(P w*) ≤ R(hard)``."""
+    case = Case.from_instance(instance)
+    projector = case.projector
+    distilled = projector.project(case.teacher.w_star)
+    if not np.any(distilled):
+        return Evidence(None, "P w* = 0", "<=", "angle undefined")
+    best = float(angle(distilled, case.teacher.w_star))
+    labels = case.teacher.hard_labels(case.data)
+    hard = []
+    drift = 0.0
+    for iterations in HARD_LABEL_CHECKPOINTS:
+        run = hard_label_descent(case.data, labels, iterations=iterations)
+        drift = max(drift, float(run.off_span_max))
+        hard.append(run.w)
+    margin = max_margin(case.data, 2 * labels - 1)
+    hard.append(margin.direction)
+    hard_angles = [float(angle(w, case.teacher.w_star)) for w in hard]
+    # The span drift is rounding of the iterates: each step rounds by a few eps·‖w_k‖·(n + 2).
+    tolerance = ANGLE_ROUNDING
+    drift_tolerance = (
+        4
+        * np.finfo(float).eps
+        * max(HARD_LABEL_CHECKPOINTS)
+        * max(float(np.linalg.norm(w)) for w in hard)
+        * (case.data.shape[1] + 2)
+    )
+    holds = best <= min(hard_angles) + tolerance and drift <= drift_tolerance
+    details: dict[str, object] = {
+        "hard_angles": dict(zip([*map(str, HARD_LABEL_CHECKPOINTS), "max-margin"], hard_angles)),
+        "span_drift": drift,
+        "span_drift_tolerance": drift_tolerance,
+        "max_margin_solver": margin.solver,
+    }
+    if instance.family == "isotropic":
+        risks = [best / np.pi, min(hard_angles) / np.pi]
+        details["risks"] = {"distilled": risks[0], "hard": risks[1]}
+    return Evidence(holds, best, "<=", min(hard_angles), tolerance=tolerance, details=details)
+
+
+def hard_students(data: np.ndarray, teacher: Teacher) -> np.ndarray:
+    """Max-margin directions (the hard-label student's limit) of each training set of a batch;
+    the teacher's labels always make the set separable."""
+    labels = 2 * teacher.hard_labels(data) - 1
+    return np.stack([max_margin(x, y).direction for x, y in zip(data, labels)])
+
+
+def check_distill_beats_hard_expected(instance: Instance, budget: Budget) -> Evidence:
+    """``E R_n(distilled) ≤ E R_n(max-margin)`` by a paired Monte Carlo on the same training sets
+    (the max-margin student depends on the points, not only their span, so the exact subset sum of
+    discrete families does not apply); falsified only when the lower confidence limit of the mean
+    risk difference is above 0."""
+    distribution = distribution_of(instance)
+    n = int(instance["n"])
+    rng = np.random.default_rng(int(instance["seed"]))
+    data = distribution.sample(n, rng, trials=budget.trials)
+    teacher = distribution.teacher(float(instance["temperature"]))
+    distilled = linear_limit(data, teacher)
+    try:
+        hard = hard_students(data, teacher)
+    except NotConverged as reason:  # a training set whose margin is below rounding
+        return Evidence(None, str(reason), "<=", "resolution")
+    difference = distribution.risk(distilled) - distribution.risk(hard)
+    # Differences lie in [−1, 1]; map to [0, 1] for the exact bounded-mean interval.
+    estimate = bounded_mean((difference + 1) / 2, confidence=1 - budget.alpha, rng=rng)
+    lower, mean = 2 * estimate.lower - 1, 2 * estimate.mean - 1
+    return Evidence(
+        holds=lower <= 0.0,
+        lhs=lower,
+        relation="<=",
+        rhs=0.0,
+        interval={"mean": mean, "lower": lower, "upper": 2 * estimate.upper - 1, "trials": estimate.trials},
+        details={"students": "closed-form distilled limit vs max-margin direction", "method": estimate.method},
+    )
+
+
+CLAIMS = (
+    *ANGLE_CLAIMS,
+    Claim(
+        id="distill-best-in-span",
+        status="theorem",
+        statement="w0 = 0: hard-label GD stays in span X and is never better aligned than P w*",
+        latex=r"\angle(P w^*, w^*) \le \angle(u, w^*)\;\forall u \in \operatorname{span} X \setminus \{0\}",
+        source="THEORY.md §3",
+        families=DATA_FAMILIES,
+        instances=lambda family: problems(family, init=False, off_boundary=True),
+        check=check_distill_best_in_span,
+    ),
+    Claim(
+        id="distill-beats-hard-expected",
+        status="open",
+        statement="E R_n(distilled) ≤ E R_n(hard-label, max-margin limit)",
+        latex=r"\mathbb E\, R_n^{\mathrm{distill}} \le \mathbb E\, R_n^{\mathrm{hard}}",
+        source="THEORY.md §3 (open)",
+        families=DISTRIBUTION_FAMILIES,
+        instances=sized_families,
+        check=check_distill_beats_hard_expected,
+        statistical=True,
+    ),
+)

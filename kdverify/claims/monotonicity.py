@@ -1,0 +1,182 @@
+"""Claims about more data: ``monotone-distance`` (theorem) and the open readings of "strong
+monotonicity", ``monotone-risk-pointwise`` and ``monotone-risk-expected`` (THEORY.md §3)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from kdverify.claims._cases import Case, numeric_tolerance
+from kdverify.claims._estimates import Undecided, closed_form_students, expected_risk
+from kdverify.claims._instances import (
+    DATA_FAMILIES,
+    DISTRIBUTION_FAMILIES,
+    GENERIC,
+    distribution_of,
+    problems,
+    sized_families,
+)
+from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.geometry import certified_angle_error
+from kdverify.claims.optimisation import not_converged
+from kdverify.distributions.discrete import Discrete
+from kdverify.exact import exact_student
+from kdverify.expected import exact_expected_risk
+from kdverify.limits import linear_limit
+from kdverify.numerics import angle
+
+
+@st.composite
+def nested_problems(draw: st.DrawFn, family: str, *, init: bool = True) -> Instance:
+    """A problem ``X`` and a larger set ``X' ⊇ X`` (``span X ⊆ span X'``): ``extension`` holds
+    the added points — new draws from the family (its ``seed + 1`` stream) or integer
+    combinations of ``X``'s points, which keep the span."""
+    instance = draw(problems(family, init=init))
+    points = np.array(instance["points"], dtype=float)
+    combos = draw(st.lists(st.lists(st.integers(-2, 2), min_size=len(points), max_size=len(points)), max_size=2))
+    added = [np.asarray(c, dtype=float) @ points for c in combos if any(c)]
+    fresh = draw(st.integers(0 if added else 1, 3))
+    if fresh:
+        if family == GENERIC:
+            dim = points.shape[1]
+            new = draw(
+                st.lists(
+                    st.lists(st.integers(-3, 3), min_size=dim, max_size=dim).filter(any), min_size=fresh, max_size=fresh
+                )
+            )
+            scale = np.max(np.abs(points)) / 3.0
+            added += [np.asarray(p, dtype=float) * scale for p in new]
+        else:
+            rng = np.random.default_rng(int(instance["seed"]) + 1)
+            added += list(distribution_of(instance).sample(fresh, rng).T)
+    return Instance(family, {**instance.values, "extension": [list(map(float, p)) for p in added]})
+
+
+def _extended(case: Case, instance: Instance) -> Case:
+    return case.with_data(np.hstack([case.data, instance.array("extension").T]))
+
+
+def check_monotone_distance(instance: Instance, budget: Budget) -> Evidence:
+    """Trained students on ``X`` and ``X' ⊇ X``: ``‖ŵ_{X'} − w*/T‖ ≤ ‖ŵ_X − w*/T‖`` up to the sum of
+    their certified distances; from ``w0 = 0`` also the angles (and ``p`` of the angles)."""
+    small = Case.from_instance(instance)
+    large = _extended(small, instance)
+    runs = [case.train(budget) for case in (small, large)]
+    if not all(run.converged for run in runs):
+        return not_converged("gradient descent", max(int(run.iterations) for run in runs))
+    target = small.teacher.target
+    distances = [float(np.linalg.norm(run.w - target)) for run in runs]
+    tolerance = sum(float(run.bound) for run in runs)
+    details: dict[str, Any] = {"distance_small": distances[0], "distance_large": distances[1]}
+    holds = distances[1] <= distances[0] + tolerance
+    if instance.get("w0") is None:
+        slacks = [certified_angle_error(run.w, float(run.bound)) for run in runs]
+        if None in slacks:
+            return not_converged("gradient descent (angle)", max(int(run.iterations) for run in runs))
+        angles = [float(angle(run.w, target)) for run in runs]
+        angle_tolerance = float(sum(slacks))
+        details.update(angle_small=angles[0], angle_large=angles[1], angle_tolerance=angle_tolerance)
+        holds = holds and angles[1] <= angles[0] + angle_tolerance
+        if instance.family != GENERIC and angles[1] < angles[0] - angle_tolerance:
+            p_small, p_large = distribution_of(instance).p(np.array(angles))
+            details.update(p_small=float(p_small), p_large=float(p_large))
+            holds = holds and p_large <= p_small + numeric_tolerance(distribution_of(instance))
+    return Evidence(holds, distances[1], "<=", distances[0], tolerance=tolerance, details=details)
+
+
+def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidence:
+    """``R(ŵ_{X'}) ≤ R(ŵ_X)`` for the limits from 0: exact on rational discrete families."""
+    distribution = distribution_of(instance)
+    if isinstance(distribution, Discrete) and distribution.is_exact:
+        points = instance.rationals("points") + instance.rationals("extension")
+        count = len(instance["points"])
+        columns = [list(c) for c in zip(*points[:count])], [list(c) for c in zip(*points)]
+        temperature = Fraction(instance["temperature"])
+        risks = [
+            distribution.exact_risk(exact_student(data, distribution.exact_w_star, temperature=temperature))
+            for data in columns
+        ]
+        return Evidence(risks[1] <= risks[0], risks[1], "<=", risks[0], exact=True)
+    case = Case.from_instance(instance)
+    students = [linear_limit(c.data, c.teacher) for c in (case, _extended(case, instance))]
+    risks = [float(distribution.risk(s)) for s in students]
+    tolerance = numeric_tolerance(distribution)
+    return Evidence(
+        holds=risks[1] <= risks[0] + tolerance,
+        lhs=risks[1],
+        relation="<=",
+        rhs=risks[0],
+        tolerance=tolerance,
+        details={"students": "closed-form limits P w*/T"},
+    )
+
+
+def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence:
+    """``E R_{n+1} ≤ E R_n``: exact on rational discrete families; elsewhere falsified only when
+    the two Monte Carlo intervals (each at confidence ``1 − α/2``) are separated."""
+    distribution = distribution_of(instance)
+    n, temperature = int(instance["n"]), instance["temperature"]
+    if isinstance(distribution, Discrete) and distribution.is_exact:
+        values = [exact_expected_risk(distribution, k, temperature=Fraction(temperature)) for k in (n, n + 1)]
+        return Evidence(values[1] <= values[0], values[1], "<=", values[0], exact=True)
+    half = Budget(budget.alpha / 2, budget.trials, budget.max_iter)
+    try:
+        estimates = [
+            expected_risk(
+                distribution,
+                k,
+                budget=half,
+                seed=int(instance["seed"]) + k,
+                temperature=float(temperature),
+                student=closed_form_students,
+            )
+            for k in (n, n + 1)
+        ]
+    except Undecided as reason:
+        return Evidence(None, str(reason), "<=", "budget")
+    return Evidence(
+        holds=estimates[1].lower <= estimates[0].upper,
+        lhs=estimates[1].lower,
+        relation="<=",
+        rhs=estimates[0].upper,
+        interval=estimates[1].as_dict(),
+        details={"E_R_n": estimates[0].as_dict(), "E_R_n_plus_1": estimates[1].as_dict()},
+    )
+
+
+CLAIMS = (
+    Claim(
+        id="monotone-distance",
+        status="theorem",
+        statement="span X ⊆ span X' ⇒ ‖ŵ_X' − w*/T‖ ≤ ‖ŵ_X − w*/T‖; from 0 also the angle and p(angle)",
+        latex=r"\operatorname{span} X \subseteq \operatorname{span} X' \Rightarrow \|\hat w_{X'} - w^*/T\| \le \|\hat w_X - w^*/T\|",
+        source="Phuong & Lampert 2019, strong monotonicity (deterministic reading); THEORY.md §3",
+        families=DATA_FAMILIES,
+        instances=nested_problems,
+        check=check_monotone_distance,
+    ),
+    Claim(
+        id="monotone-risk-pointwise",
+        status="open",
+        statement="w0 = 0, span X ⊆ span X' ⇒ R(ŵ_X') ≤ R(ŵ_X)",
+        latex=r"\operatorname{span} X \subseteq \operatorname{span} X' \Rightarrow R(\hat w_{X'}) \le R(\hat w_X)",
+        source="THEORY.md §3 (open)",
+        families=DISTRIBUTION_FAMILIES,
+        instances=lambda family: nested_problems(family, init=False),
+        check=check_monotone_risk_pointwise,
+    ),
+    Claim(
+        id="monotone-risk-expected",
+        status="open",
+        statement="w0 = 0: n ↦ E R_n is non-increasing",
+        latex=r"\mathbb E\, R_{n+1} \le \mathbb E\, R_n",
+        source="Phuong & Lampert 2019, strong monotonicity (literal reading); THEORY.md §3 (open)",
+        families=DISTRIBUTION_FAMILIES,
+        instances=sized_families,
+        check=check_monotone_risk_expected,
+        statistical=True,
+    ),
+)

@@ -1,0 +1,220 @@
+"""Claims about where gradient descent goes: ``span-invariance``, ``optimization-bias-linear``,
+``optimization-bias-deep`` and the open ``temperature-monotone`` (THEORY.md §3)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import strategies as st
+
+from kdverify.claims._cases import EPS, Case, descent_rounding
+from kdverify.claims._instances import DATA_FAMILIES, problems
+from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.exact import dot, exact_student
+from kdverify.limits import deep_limit, linear_limit
+from kdverify.numerics import angle
+from kdverify.solvers import balance_defect, balanced_init, gradient_flow, small_init, train_deep_distilled
+from kdverify.strategies import deep_architectures
+
+
+def not_converged(what: str, iterations: int) -> Evidence:
+    """Undecided evidence: the solver did not reach its certified tolerance within budget."""
+    return Evidence(None, f"{what} not converged", "<=", "budget", details={"iterations": iterations})
+
+
+def _ratio(error: float, tolerance: float) -> float:
+    """``error/tolerance`` with ``0/0 = 0`` (no step taken, nothing to drift)."""
+    return 0.0 if error == 0 else error / tolerance
+
+
+def check_span_invariance(instance: Instance, budget: Budget) -> Evidence:
+    """``‖P⊥(w_k − w_0)‖`` over every gradient-descent iterate and every accepted step of the
+    flow stays within the rounding those runs can accumulate."""
+    case = Case.from_instance(instance)
+    descent = case.train(Budget(budget.alpha, budget.trials, min(budget.max_iter, 20_000)), check_every=1)
+    descent_drift, descent_tol = float(descent.off_span_max), descent_rounding(case, descent)
+    flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
+    # The integrator's own error per step is within ode_atol + ode_rtol·‖w‖ in every coordinate,
+    # and it has no reason to stay in w0 + span X beyond that; we allow it per accepted step.
+    size = float(max(np.linalg.norm(flow.w), np.linalg.norm(case.w0), 1.0))
+    flow_tol = flow.steps * np.sqrt(case.data.shape[0]) * (flow.ode_atol + flow.ode_rtol * size)
+    ratio = max(_ratio(descent_drift, descent_tol), _ratio(flow.off_span_max, flow_tol))
+    return Evidence(
+        holds=ratio <= 1.0,
+        lhs=ratio,
+        relation="<=",
+        rhs=1.0,
+        details={
+            "descent": {"drift": descent_drift, "tolerance": descent_tol, "iterations": int(descent.iterations)},
+            "flow": {"drift": flow.off_span_max, "tolerance": flow_tol, "steps": flow.steps, "method": flow.method},
+        },
+    )
+
+
+def check_linear_bias(instance: Instance, budget: Budget) -> Evidence:
+    """Gradient descent and gradient flow end within their certified distance of
+    ``P w*/T + P⊥ w0`` (and of ``w*/T`` when ``rank X = d``)."""
+    case = Case.from_instance(instance)
+    limit = linear_limit(case.data, case.teacher, case.w0)
+    descent = case.train(budget)
+    if not descent.converged:
+        return not_converged("gradient descent", int(descent.iterations))
+    flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
+    if not flow.converged:
+        return not_converged("gradient flow", flow.steps)
+    closed_form = case.closed_form_error()
+    gaps = {
+        "descent": (float(np.linalg.norm(descent.w - limit)), float(descent.bound) + closed_form),
+        "flow": (float(np.linalg.norm(flow.w - limit)), flow.bound + closed_form),
+    }
+    ratio = max(error / tolerance for error, tolerance in gaps.values())
+    return Evidence(
+        holds=ratio <= 1.0,
+        lhs=ratio,
+        relation="<=",
+        rhs=1.0,
+        details={
+            **{name: {"distance": e, "certified": t} for name, (e, t) in gaps.items()},
+            "rank": int(case.projector.rank),
+            "full_rank_recovers_teacher": bool(case.projector.rank == case.data.shape[0]),
+            "iterations": int(descent.iterations),
+        },
+    )
+
+
+# Deep students converge slowly from small inits; the invariance part is decided whatever the
+# budget, the limit part only for runs that certify convergence within it.
+DEEP_MAX_ITER = 20_000
+
+
+def check_deep_bias(instance: Instance, budget: Budget) -> Evidence:
+    """Deep linear student by gradient descent: ``W_1(t)P⊥`` never moves beyond rounding, and when
+    the end-to-end vector converges it is within its certificate of
+    ``P w*/T + P⊥ W_1(0)ᵀ v_∞``. Reports whether a balanced init converged."""
+    case = Case.from_instance(instance)
+    architecture = instance["architecture"]
+    make = balanced_init if architecture["balanced"] else small_init
+    layers = make(
+        case.data.shape[0],
+        architecture["widths"],
+        scale=float(architecture["init_scale"]),
+        rng=np.random.default_rng(int(instance["init_seed"])),
+    )
+    run = train_deep_distilled(case.data, case.teacher, layers, max_iter=min(budget.max_iter, DEEP_MAX_ITER))
+    # Each step changes W_1 by η·v·∇Lᵀ (a product whose rows lie in span X up to rounding
+    # γ_{N+n}·η‖v‖‖∇L‖ per entry) and rounds W_1 itself by eps‖W_1‖; summed over all steps.
+    sizes = max(float(np.linalg.norm(layer)) for layer in (*layers, *run.layers))
+    depth, n = len(layers), case.data.shape[1]
+    drift_tol = 4 * EPS * (run.iterations + 1) * (depth + n + 2) * sizes * (1 + sizes**depth)
+    parts = {"first-layer-drift": (run.first_layer_drift, drift_tol)}
+    if run.converged:
+        limit = deep_limit(case.data, case.teacher, layers[0], run.upper_product)
+        rounding = run.first_layer_drift * float(np.linalg.norm(run.upper_product)) + case.closed_form_error()
+        parts["limit"] = (float(np.linalg.norm(run.w - limit)), run.span_bound + rounding + drift_tol)
+    ratios = {name: error / tolerance for name, (error, tolerance) in parts.items()}
+    worst = max(ratios, key=ratios.__getitem__)
+    return Evidence(
+        holds=ratios[worst] <= 1.0,
+        lhs=ratios[worst],
+        relation="<=",
+        rhs=1.0,
+        details={
+            "worst": worst,
+            **{name: {"error": e, "tolerance": t} for name, (e, t) in parts.items()},
+            "converged": run.converged,
+            "reason": run.reason,
+            "balanced": bool(architecture["balanced"]),
+            "initial_balance_defect": balance_defect(layers),
+            "iterations": run.iterations,
+        },
+    )
+
+
+def check_temperature_monotone(instance: Instance, budget: Budget) -> Evidence:
+    """Exactly: ``∠(ŵ_{T1}, w*) ≤ ∠(ŵ_{T2}, w*)`` for ``T1 < T2`` with ``ŵ_T = P w*/T + P⊥ w0``.
+    The angles are compared through their cosines' signs and squares, all rational."""
+    points, w_star, w0 = instance.rationals("points"), instance.rationals("w_star"), instance.rationals("w0")
+    low, high = sorted(Fraction(t) for t in (instance["temperature"], instance["temperature_high"]))
+    data = [list(column) for column in zip(*points, strict=True)]
+    cosines = [_signed_cos_squared(exact_student(data, w_star, temperature=t, w0=w0), w_star) for t in (low, high)]
+    return Evidence(
+        holds=cosines[0] >= cosines[1],
+        lhs=cosines[1],
+        relation="<=",
+        rhs=cosines[0],
+        exact=True,
+        details={
+            "meaning": "signed cos²∠(ŵ_T, w*) at T_high (lhs) and T_low (rhs); the angle grows with T iff lhs ≤ rhs",
+            "temperatures": [low, high],
+            "angles": [
+                float(
+                    angle(
+                        np.array(exact_student(data, w_star, temperature=t, w0=w0), dtype=float),
+                        np.array(w_star, dtype=float),
+                    )
+                )
+                for t in (low, high)
+            ],
+        },
+    )
+
+
+def _signed_cos_squared(u: tuple[Fraction, ...], v: tuple[Fraction, ...]) -> Fraction:
+    """``sign(uᵀv)·cos²∠(u, v)``: a rational that decreases as the angle grows."""
+    inner = dot(u, v)
+    norms = dot(u, u) * dot(v, v)
+    if norms == 0:
+        return Fraction(0)
+    return (1 if inner >= 0 else -1) * inner * inner / norms
+
+
+CLAIMS = (
+    Claim(
+        id="span-invariance",
+        status="theorem",
+        statement="every gradient-descent iterate and the whole gradient flow keep P⊥w(t) = P⊥w0",
+        latex=r"P_\perp w_k = P_\perp w_0 \;\forall k,\quad P_\perp w(t) = P_\perp w_0 \;\forall t",
+        source="THEORY.md §3 (proof sketch: invariance)",
+        families=DATA_FAMILIES,
+        instances=problems,
+        check=check_span_invariance,
+    ),
+    Claim(
+        id="optimization-bias-linear",
+        status="theorem",
+        statement="GD (any safe step) and gradient flow converge to P w*/T + P⊥w0",
+        latex=r"\hat w = P w^*/T + P_\perp w_0",
+        source="Phuong & Lampert 2019, theorem on linear students; THEORY.md §3",
+        families=DATA_FAMILIES,
+        instances=problems,
+        check=check_linear_bias,
+    ),
+    Claim(
+        id="optimization-bias-deep",
+        status="theorem",
+        statement="deep linear GD keeps W_1(t)P⊥ = W_1(0)P⊥; a converged limit is P w*/T + P⊥W_1(0)ᵀv_∞",
+        latex=r"W_1(t) P_\perp = W_1(0) P_\perp,\quad \hat w = P w^*/T + P_\perp W_1(0)^\top v_\infty",
+        source="Phuong & Lampert 2019, theorem on deep linear students (generalised); THEORY.md §3",
+        families=DATA_FAMILIES,
+        instances=lambda family: problems(
+            family,
+            init=False,
+            max_size=6,
+            extra={"architecture": deep_architectures(), "init_seed": st.integers(0, 2**32 - 1)},
+        ),
+        check=check_deep_bias,
+    ),
+    Claim(
+        id="temperature-monotone",
+        status="open",
+        statement="w0 ≠ 0: T ↦ ∠(ŵ_T, w*) is non-decreasing",
+        latex=r"T_1 < T_2 \Rightarrow \angle(\hat w_{T_1}, w^*) \le \angle(\hat w_{T_2}, w^*)",
+        source="THEORY.md §3 (open)",
+        families=("generic",),
+        instances=lambda family: problems(
+            family, require_init=True, extra={"temperature_high": st.sampled_from((2.0, 4.0, 8.0, 0.5))}
+        ).filter(lambda instance: instance["temperature_high"] != instance["temperature"]),
+        check=check_temperature_monotone,
+    ),
+)

@@ -1,0 +1,52 @@
+"""JSON files written atomically (temporary file, fsync, rename) and read with clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kdverify.errors import CertificateError, InvalidArgument
+
+__all__ = ["read_json", "write_json_atomic"]
+
+
+def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
+    """Write ``payload`` as indented, key-sorted JSON so that readers see the old file or the
+    new one, never a truncated one; byte-identical for equal payloads."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise InvalidArgument(f"cannot write {target}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise InvalidArgument(f"cannot write {target}: the result is not valid JSON ({error})") from None
+    return target
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file; a missing, unreadable or malformed file raises :class:`CertificateError`."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CertificateError(f"cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise CertificateError(f"{source} is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CertificateError(f"{source} is not valid JSON: {error.msg} at line {error.lineno}") from None

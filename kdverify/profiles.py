@@ -1,0 +1,83 @@
+"""Named budgets shared by ``kdverify check``, ``kdverify hunt`` and the property suite.
+
+A profile fixes the hypothesis settings (examples per claim and family, derandomisation) and the
+numerical budget of each check (Monte Carlo trials, solver iterations), and the run-wide
+false-alarm rate δ of statistical checks, split over every statistical check the run may make
+(Bonferroni), so the whole run falsely rejects a true theorem with probability at most δ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, Phase, settings
+
+from kdverify.errors import InvalidArgument
+
+__all__ = ["PROFILES", "Profile", "get_profile"]
+
+DEFAULT_DELTA = 1e-3
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named budget; ``max_examples`` is per (claim, family) pair."""
+
+    name: str
+    max_examples: int
+    statistical_examples: int
+    trials: int
+    max_iter: int
+    derandomize: bool
+    delta: float = DEFAULT_DELTA
+    description: str = ""
+
+    def hypothesis_settings(self, *, statistical: bool, database: object = None) -> settings:
+        """Hypothesis settings for one (claim, family) search under this profile."""
+        return settings(
+            max_examples=self.statistical_examples if statistical else self.max_examples,
+            derandomize=self.derandomize,
+            database=database,
+            deadline=None,
+            print_blob=False,
+            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+        )
+
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile("ci", 12, 3, 300, 100_000, True, description="derandomised and bounded: CI and the default check"),
+        Profile("dev", 25, 4, 400, 200_000, False, description="a quick local look with fresh randomness"),
+        Profile("thorough", 150, 15, 1000, 500_000, False, description="minutes per claim"),
+        Profile("hunt", 2000, 60, 2000, 1_000_000, False, description="long counterexample searches"),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; unknown names are rejected with the list of known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise InvalidArgument(f"profile={name!r} is unknown; choose one of {', '.join(PROFILES)}.") from None
+
+
+def register_hypothesis_profiles() -> None:
+    """Register every profile with hypothesis under its own name, so ``pytest
+    --hypothesis-profile=NAME`` selects it for the property suite and the unit tests."""
+    for profile in PROFILES.values():
+        settings.register_profile(
+            profile.name,
+            max_examples=profile.max_examples,
+            derandomize=profile.derandomize,
+            deadline=None,
+            print_blob=True,
+        )
+
+
+def current_profile() -> Profile:
+    """The kdverify profile named like hypothesis's active settings profile (``ci`` otherwise)."""
+    name = settings.get_current_profile_name()
+    return PROFILES.get(name, PROFILES["ci"])

@@ -1,0 +1,173 @@
+"""The claims machinery: registry, runner, certificates, and that planted false statements are
+caught by properties written with kdverify's public strategies."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kdverify.claims.base import Budget, Evidence, Instance
+from kdverify.claims.registry import CLAIM_IDS, all_claims, get_claim
+from kdverify.claims.runner import certificate_payload, search
+from kdverify.claims.suite import replay
+from kdverify.cli import main
+from kdverify.errors import CertificateError, InvalidArgument
+from kdverify.limits import linear_limit
+from kdverify.linalg import span_projector
+from kdverify.profiles import get_profile
+from kdverify.solvers import gradient_descent
+from kdverify.strategies import data_sets, initialisations, teachers
+from kdverify.teacher import Teacher
+
+THEORY = Path(__file__).resolve().parents[2] / "shared" / "THEORY.md"
+CI = get_profile("ci")
+
+
+class TestRegistry:
+    def test_ids_are_theory_ids_in_order(self) -> None:
+        """The registry holds exactly THEORY.md §3's ids, in its order, with their status."""
+        assert [claim.id for claim in all_claims()] == list(CLAIM_IDS)
+        if THEORY.exists():  # shared/ lies beside the checkout in CI and here
+            rows = re.findall(r"^\| `([a-z-]+)` \| (theorem|open)", THEORY.read_text(), flags=re.M)
+            assert [(claim.id, claim.status) for claim in all_claims()] == rows
+
+    def test_unknown_id_is_rejected_with_the_known_ones(self) -> None:
+        """A typo names the id and lists the valid ones."""
+        with pytest.raises(InvalidArgument, match="'risk-bund' is unknown.*risk-bound"):
+            get_claim("risk-bund")
+
+
+class TestPlantedFalseStatements:
+    """A property written with kdverify's strategies catches a wrong formula within the ci budget."""
+
+    def test_limit_without_off_span_term_is_falsified(self) -> None:
+        """Claiming GD converges to P w*/T (forgetting P⊥w0) fails on some generated problem."""
+
+        @settings(max_examples=CI.max_examples, derandomize=True, deadline=None, database=None)
+        @given(data_sets(max_dim=4, max_size=3), st.data())
+        def wrong_limit(data: np.ndarray, draw: st.DataObject) -> None:
+            teacher = Teacher(draw.draw(teachers(dim=data.shape[0])))
+            w0 = draw.draw(initialisations(dim=data.shape[0], zero=False))
+            trained = gradient_descent(data / np.abs(data).max(), teacher.logits(data / np.abs(data).max()), w0)
+            wrong = span_projector(data).project(teacher.target)  # the planted bug: no P⊥ w0
+            assert np.linalg.norm(trained.w - wrong) <= trained.bound + 1e-9
+
+        with pytest.raises(AssertionError):
+            wrong_limit()
+
+    def test_correct_limit_holds_on_the_same_property(self) -> None:
+        """The same property with the true limit passes: the failure above is the bug's."""
+
+        @settings(max_examples=CI.max_examples, derandomize=True, deadline=None, database=None)
+        @given(data_sets(max_dim=4, max_size=3), st.data())
+        def right_limit(data: np.ndarray, draw: st.DataObject) -> None:
+            scaled = data / np.abs(data).max()
+            teacher = Teacher(draw.draw(teachers(dim=data.shape[0])))
+            w0 = draw.draw(initialisations(dim=data.shape[0], zero=False))
+            trained = gradient_descent(scaled, teacher.logits(scaled), w0, max_iter=200_000)
+            if trained.converged:
+                assert np.linalg.norm(trained.w - linear_limit(scaled, teacher, w0)) <= trained.bound + 1e-12
+
+        right_limit()
+
+    def test_risk_bound_without_its_p_term_is_falsified(self) -> None:
+        """The risk-bound claim with p(θ) dropped from its bound is falsified by the runner."""
+        from kdverify.claims import risk
+
+        def bound_without_p(distribution, n: int):
+            # min over θ of p(π/2 − θ)^n alone, with s = sin²θ over the same breakpoints (s = 1 gives 0)
+            levels = distribution.boundary_sin2
+            return min(distribution.exact_p(1 - s) ** n for s in [*levels, 0, 1])
+
+        planted = replace(
+            get_claim("risk-bound"),
+            families=("discrete",),
+            check=risk.bound_check(bound_without_p, risk.numeric_risk_bound),
+        )
+        result = search(planted, "discrete", CI, budget=Budget())
+        assert result.verdict == "falsified", result.to_json()
+        assert result.evidence is not None and result.evidence.exact
+
+
+@pytest.fixture(scope="module")
+def certificate() -> dict:
+    """A counterexample the ci profile finds to the open claim temperature-monotone."""
+    result = search(get_claim("temperature-monotone"), "generic", CI, budget=Budget())
+    assert result.verdict == "falsified"
+    return json.loads(json.dumps(certificate_payload(result)))
+
+
+class TestCertificates:
+    def test_certificate_is_exact_and_replays(self, certificate: dict, tmp_path: Path) -> None:
+        """The certificate holds both sides as exact rationals and replays with exit status 0."""
+        assert certificate["exact"] is True
+        assert {"claim", "family", "exact", "instance", "evidence"} <= set(certificate)
+        assert replay(certificate).valid
+        path = tmp_path / "certificate.json"
+        path.write_text(json.dumps(certificate))
+        assert main(["replay", str(path)]) == 0
+
+    def test_tampered_certificate_does_not_replay(self, certificate: dict, tmp_path: Path) -> None:
+        """Changing the stored exact value makes the replay fail with exit status 1."""
+        tampered = json.loads(json.dumps(certificate))
+        tampered["evidence"]["lhs"] = "0"
+        path = tmp_path / "tampered.json"
+        path.write_text(json.dumps(tampered))
+        assert main(["replay", str(path)]) == 1
+
+    @pytest.mark.parametrize(
+        "content",
+        ["{not json", "[]", '{"claim": "temperature-monotone"}', ""],
+        ids=["truncated", "not-an-object", "missing-keys", "empty"],
+    )
+    def test_malformed_certificate_exits_2(self, content: str, tmp_path: Path, capsys) -> None:
+        """A malformed file is a usage error with a message, not a traceback."""
+        path = tmp_path / "bad.json"
+        path.write_text(content)
+        assert main(["replay", str(path)]) == 2
+        assert "error" in capsys.readouterr().err
+
+    def test_instance_round_trips_through_json(self) -> None:
+        """Fractions become strings and come back exactly."""
+        from fractions import Fraction
+
+        instance = Instance("discrete", {"weights": [Fraction(2, 27), 1], "w0": None})
+        again = Instance.from_json(json.loads(json.dumps(instance.to_json())))
+        assert again.rationals("weights") == [Fraction(2, 27), Fraction(1)]
+        with pytest.raises(CertificateError):
+            Instance.from_json({"points": []})
+
+
+class TestCheckCommand:
+    def test_json_format_and_exit_status(self, tmp_path: Path) -> None:
+        """check --json writes the documented keys; a run with no falsified theorem exits 0."""
+        path = tmp_path / "out.json"
+        assert main(["check", "loss-calculus", "risk-angle-lemma", "--family", "discrete", "--json", str(path)]) == 0
+        entries = json.loads(path.read_text())["claims"]
+        assert [entry["id"] for entry in entries] == ["risk-angle-lemma"]
+        keys = {"id", "status", "family", "verdict", "examples", "seconds", "evidence", "certificate"}
+        assert keys <= set(entries[0]) and entries[0]["verdict"] == "holds"
+
+    @pytest.mark.parametrize(
+        "argv",
+        [["check", "no-such-claim"], ["check", "--family", "no-such-family"], ["hunt", "risk-bound", "--max-examples", "0"]],
+        ids=["unknown-claim", "unknown-family", "zero-examples"],
+    )
+    def test_usage_errors_exit_2(self, argv: list[str], capsys) -> None:
+        """Unknown ids and families are named in the message; exit status 2."""
+        assert main(argv) == 2
+        assert "error" in capsys.readouterr().err
+
+    def test_a_falsified_theorem_exits_1(self, monkeypatch) -> None:
+        """When a theorem's check reports a violation, check exits 1 and names it."""
+        claim = get_claim("loss-calculus")
+        broken = replace(claim, check=lambda instance, budget: Evidence(False, 2.0, "<=", 1.0))
+        monkeypatch.setattr("kdverify.claims.suite.get_claim", lambda claim_id: broken)
+        assert main(["check", "loss-calculus"]) == 1
