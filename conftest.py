@@ -1,9 +1,13 @@
-"""Register kdverify's hypothesis profiles and make ``ci`` (derandomised) the default, so a
+"""Keep BLAS single-threaded, register kdverify's hypothesis profiles and make ``ci`` (derandomised) the default, so a
 plain ``pytest`` run is deterministic; ``--hypothesis-profile=NAME`` chooses another."""
 
-from hypothesis import settings
+from kdverify._threads import limit_blas_threads
 
-from kdverify.profiles import register_hypothesis_profiles
+limit_blas_threads()
+
+from hypothesis import settings  # noqa: E402
+
+from kdverify.profiles import register_hypothesis_profiles  # noqa: E402
 
 register_hypothesis_profiles()
 settings.load_profile("ci")

@@ -40,7 +40,7 @@ class TestRegistry:
 
     def test_unknown_id_is_rejected_with_the_known_ones(self) -> None:
         """A typo names the id and lists the valid ones."""
-        with pytest.raises(InvalidArgument, match="'risk-bund' is unknown.*risk-bound"):
+        with pytest.raises(InvalidArgument, match=r"'risk-bund' is unknown.*risk-bound"):
             get_claim("risk-bund")
 
 
@@ -157,7 +157,11 @@ class TestCheckCommand:
 
     @pytest.mark.parametrize(
         "argv",
-        [["check", "no-such-claim"], ["check", "--family", "no-such-family"], ["hunt", "risk-bound", "--max-examples", "0"]],
+        [
+            ["check", "no-such-claim"],
+            ["check", "--family", "no-such-family"],
+            ["hunt", "risk-bound", "--max-examples", "0"],
+        ],
         ids=["unknown-claim", "unknown-family", "zero-examples"],
     )
     def test_usage_errors_exit_2(self, argv: list[str], capsys) -> None:

@@ -88,11 +88,11 @@ def _discrete_params(draw: st.DrawFn, *, max_dim: int = 3, max_support: int = 5)
     # d ≥ 2 and m ≥ 2: with one dimension or one support point every student is exact.
     dim = draw(st.integers(2, max_dim))
     w_star = draw(_small_int_vector(dim))
-    off_boundary = _small_int_vector(dim, 3).filter(lambda a: sum(x * y for x, y in zip(a, w_star)) != 0)
+    off_boundary = _small_int_vector(dim, 3).filter(lambda a: sum(x * y for x, y in zip(a, w_star, strict=False)) != 0)
     support = draw(st.lists(off_boundary, min_size=2, max_size=max_support, unique_by=tuple))
     raw = draw(st.lists(st.integers(1, 4), min_size=len(support), max_size=len(support)))
     weights = [str(Fraction(value, sum(raw))) for value in raw]
-    return {"points": [list(column) for column in zip(*support)], "weights": weights, "w_star": w_star}
+    return {"points": [list(column) for column in zip(*support, strict=False)], "weights": weights, "w_star": w_star}
 
 
 def family_params(family: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -102,7 +102,11 @@ def family_params(family: str) -> st.SearchStrategy[dict[str, Any]]:
         "isotropic": st.fixed_dictionaries({"dim": dims, "radius": st.sampled_from(("gaussian", "sphere"))}),
         "anisotropic": st.integers(2, 5).flatmap(
             lambda dim: st.fixed_dictionaries(
-                {"dim": st.just(dim), "condition": st.sampled_from((4.0, 1.0, 16.0, 100.0)), "w_star": _small_int_vector(dim)}
+                {
+                    "dim": st.just(dim),
+                    "condition": st.sampled_from((4.0, 1.0, 16.0, 100.0)),
+                    "w_star": _small_int_vector(dim),
+                }
             )
         ),
         "beta-polarised": st.fixed_dictionaries(

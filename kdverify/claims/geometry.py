@@ -155,7 +155,7 @@ def check_distill_best_in_span(instance: Instance, budget: Budget) -> Evidence:
     )
     holds = best <= min(hard_angles) + tolerance and drift <= drift_tolerance
     details: dict[str, object] = {
-        "hard_angles": dict(zip([*map(str, HARD_LABEL_CHECKPOINTS), "max-margin"], hard_angles)),
+        "hard_angles": dict(zip([*map(str, HARD_LABEL_CHECKPOINTS), "max-margin"], hard_angles, strict=False)),
         "span_drift": drift,
         "span_drift_tolerance": drift_tolerance,
         "max_margin_solver": margin.solver,
@@ -170,7 +170,7 @@ def hard_students(data: np.ndarray, teacher: Teacher) -> np.ndarray:
     """Max-margin directions (the hard-label student's limit) of each training set of a batch;
     the teacher's labels always make the set separable."""
     labels = 2 * teacher.hard_labels(data) - 1
-    return np.stack([max_margin(x, y).direction for x, y in zip(data, labels)])
+    return np.stack([max_margin(x, y).direction for x, y in zip(data, labels, strict=False)])
 
 
 def check_distill_beats_hard_expected(instance: Instance, budget: Budget) -> Evidence:

@@ -93,7 +93,7 @@ def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidenc
     if isinstance(distribution, Discrete) and distribution.is_exact:
         points = instance.rationals("points") + instance.rationals("extension")
         count = len(instance["points"])
-        columns = [list(c) for c in zip(*points[:count])], [list(c) for c in zip(*points)]
+        columns = [list(c) for c in zip(*points[:count], strict=False)], [list(c) for c in zip(*points, strict=False)]
         temperature = Fraction(instance["temperature"])
         risks = [
             distribution.exact_risk(exact_student(data, distribution.exact_w_star, temperature=temperature))
@@ -152,7 +152,10 @@ CLAIMS = (
         id="monotone-distance",
         status="theorem",
         statement="span X ⊆ span X' ⇒ ‖ŵ_X' − w*/T‖ ≤ ‖ŵ_X − w*/T‖; from 0 also the angle and p(angle)",
-        latex=r"\operatorname{span} X \subseteq \operatorname{span} X' \Rightarrow \|\hat w_{X'} - w^*/T\| \le \|\hat w_X - w^*/T\|",
+        latex=(
+            r"\operatorname{span} X \subseteq \operatorname{span} X' \Rightarrow "
+            r"\|\hat w_{X'} - w^*/T\| \le \|\hat w_X - w^*/T\|"
+        ),
         source="Phuong & Lampert 2019, strong monotonicity (deterministic reading); THEORY.md §3",
         families=DATA_FAMILIES,
         instances=nested_problems,

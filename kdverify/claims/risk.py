@@ -20,12 +20,12 @@ from kdverify.bounds import risk_bound
 from kdverify.claims._cases import numeric_tolerance
 from kdverify.claims._estimates import (
     Student,
+    TrainedStudents,
     Undecided,
     closed_form_students,
     exact_margin_bound,
     exact_risk_bound,
     expected_risk,
-    trained_students,
 )
 from kdverify.claims._instances import DISTRIBUTION_FAMILIES, distribution_of, sized_families
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
@@ -49,6 +49,7 @@ def bound_check(exact_bound: ExactBound, numeric_bound: NumericBound, *, student
             p_angle = exact_expected_p_angle(distribution, n, temperature=Fraction(temperature), w0=w0)
             bound = exact_bound(distribution, n)
             return Evidence(risk <= bound, risk, "<=", bound, exact=True, details={"expected_p_angle": p_angle})
+        trained = student or TrainedStudents(budget)
         try:
             estimate = expected_risk(
                 distribution,
@@ -57,7 +58,7 @@ def bound_check(exact_bound: ExactBound, numeric_bound: NumericBound, *, student
                 seed=int(instance["seed"]),
                 temperature=float(temperature),
                 w0=w0,
-                student=student or trained_students(budget),
+                student=trained,
             )
         except Undecided as reason:
             return Evidence(None, str(reason), "<=", "budget")

@@ -4,12 +4,16 @@ dispatches and turns kdverify errors into a message and exit status 2."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
-from collections.abc import Sequence
+from kdverify._threads import limit_blas_threads
 
-from kdverify.errors import KDVerifyError
+limit_blas_threads()
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from kdverify.errors import KDVerifyError  # noqa: E402
 
 __all__ = ["main"]
 
@@ -49,3 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"kdverify {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped early (| head)
+        sys.stderr.close()
+        return 0

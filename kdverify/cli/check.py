@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "check",
         help="check claims and print the verdict table",
-        description="Exit status: 0 when no theorem is falsified, 1 when one is (or a check crashed), 2 on usage errors.",
+        description=(
+            "Exit status: 0 when no theorem is falsified, 1 when one is (or a check crashed), 2 on usage errors."
+        ),
     )
     parser.add_argument("ids", nargs="*", metavar="ID", help="claim ids (default: all; see `kdverify list`)")
     parser.add_argument("--family", action="append", default=[], help="restrict to this family (repeatable)")

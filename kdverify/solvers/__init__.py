@@ -18,6 +18,7 @@ from kdverify.solvers.hard_label import (
     max_margin,
     train_hard_label,
 )
+from kdverify.solvers.newton import newton_refine
 
 __all__ = [
     "DeepResult",
@@ -31,6 +32,7 @@ __all__ = [
     "gradient_flow",
     "hard_label_descent",
     "max_margin",
+    "newton_refine",
     "small_init",
     "train_deep",
     "train_deep_distilled",
