@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,39 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def as_float_array(name: str, value: ArrayLike, *, ndim: int | tuple[int, ...]) -> FloatArray:
-    """Return ``value`` as a finite float64 array of the given number of dimensions."""
+def as_real_array(name: str, value: ArrayLike) -> FloatArray:
+    """``value`` as a float64 array of any shape and values, refusing what NumPy would convert
+    silently or wrongly: complex numbers (the imaginary part would be dropped), strings, and
+    ``None`` (which would become NaN)."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value
     try:
-        array = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"{name}={_short(value)} is not a numeric array ({exc}).") from None
+    kind = raw.dtype.kind
+    if kind == "O":
+        entries = raw.reshape(-1)
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, numbers.Real):
+                where = tuple(int(i) for i in np.unravel_index(index, raw.shape))
+                raise InvalidArgument(
+                    f"{name} has the entry {_short(entry)} at index {where}; entries must be real numbers."
+                )
+        try:
+            return np.array([float(entry) for entry in entries], dtype=np.float64).reshape(raw.shape)
+        except OverflowError:
+            raise InvalidArgument(f"{name} has an entry beyond the float64 range (about 1.8e308).") from None
+    if kind == "c":
+        raise InvalidArgument(f"{name}={_short(value)} is complex; kdverify works with real numbers only.")
+    if kind not in "biuf":
+        raise InvalidArgument(f"{name}={_short(value)} is not a numeric array (dtype {raw.dtype}).")
+    return np.asarray(raw, dtype=np.float64)
+
+
+def as_float_array(name: str, value: ArrayLike, *, ndim: int | tuple[int, ...]) -> FloatArray:
+    """Return ``value`` as a finite float64 array of the given number of dimensions."""
+    array = as_real_array(name, value)
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if array.ndim not in allowed:
         raise InvalidArgument(
@@ -32,6 +60,11 @@ def as_float_array(name: str, value: ArrayLike, *, ndim: int | tuple[int, ...]) 
         )
     if array.size == 0:
         raise InvalidArgument(f"{name} is empty (shape {array.shape}); it needs at least one entry.")
+    return check_finite(name, array)
+
+
+def check_finite(name: str, array: FloatArray) -> FloatArray:
+    """Return ``array`` if all its entries are finite; else name the first NaN or inf."""
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
         raise InvalidArgument(
@@ -68,12 +101,18 @@ def as_teacher_vector(name: str, value: ArrayLike, *, dim: int | None = None) ->
     return vector
 
 
+def real_number(name: str, value: float) -> float:
+    """Return ``value`` (an int, float or other real number, not a bool) as a float."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise InvalidArgument(f"{name}={_short(value)} is not a number.")
+    return float(value)
+
+
 def positive_float(name: str, value: float) -> float:
     """Return ``value`` as a finite float that is strictly positive."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name}={_short(value)} is not a number.") from None
+    number = real_number(name, value)
     if not math.isfinite(number) or number <= 0:
         raise InvalidArgument(f"{name}={_short(value)} must be a finite number > 0.")
     return number
@@ -90,7 +129,7 @@ def positive_int(name: str, value: int, *, min_value: int = 1) -> int:
 
 def probability(name: str, value: float, *, open_interval: bool = True) -> float:
     """Return ``value`` as a float in (0, 1) (or [0, 1] when not ``open_interval``)."""
-    number = positive_float(name, value) if open_interval else float(value)
+    number = real_number(name, value)
     low_ok = number > 0 if open_interval else number >= 0
     high_ok = number < 1 if open_interval else number <= 1
     if not (math.isfinite(number) and low_ok and high_ok):
@@ -99,12 +138,36 @@ def probability(name: str, value: float, *, open_interval: bool = True) -> float
     return number
 
 
+def unit_scaled(array: ArrayLike, axis: int = -1) -> FloatArray:
+    """``array`` divided, along ``axis``, by the power of two nearest above its largest entry in
+    absolute value (zero slices stay zero). Exact, and it changes no direction, sign or angle,
+    so norms and products of the result neither overflow nor underflow whatever the data scale."""
+    array = np.asarray(array, dtype=np.float64)
+    _, exponent = np.frexp(np.max(np.abs(array), axis=axis, keepdims=True))
+    return np.ldexp(array, -exponent)
+
+
+def teacher_signs(data: FloatArray, w_star: FloatArray) -> FloatArray:
+    """``sign(w*ᵀx)`` of every column, computed on unit-scaled vectors so that no product
+    underflows to a false zero (or overflows) at extreme data scales."""
+    return np.sign(np.einsum("d,...dn->...n", unit_scaled(w_star), unit_scaled(data, axis=-2)))
+
+
 def check_no_boundary_points(name: str, data: FloatArray, w_star: FloatArray) -> None:
     """Reject points that lie on the teacher's decision boundary (``w*ᵀx = 0``)."""
-    logits = np.einsum("d,...dn->...n", w_star, data)
-    on_boundary = np.argwhere(logits == 0)
+    on_boundary = np.argwhere(teacher_signs(data, w_star) == 0)
     if on_boundary.size:
         raise InvalidArgument(
             f"{name} has a point on the teacher's boundary (w*ᵀx = 0) at column "
             f"{tuple(int(i) for i in on_boundary[0])}; the theory requires P[w*ᵀx = 0] = 0."
         )
+
+
+def as_generator(name: str, value: Any) -> np.random.Generator:
+    """Return ``value`` if it is a ``numpy.random.Generator``: kdverify draws random numbers only
+    from a generator its caller seeded."""
+    if not isinstance(value, np.random.Generator):
+        raise InvalidArgument(
+            f"{name}={_short(value)} is not a numpy.random.Generator; pass np.random.default_rng(seed)."
+        )
+    return value

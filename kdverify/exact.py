@@ -96,7 +96,9 @@ def as_rational_matrix(name: str, value: Any) -> tuple[RationalVector, ...]:
 
 
 def dot(u: Sequence[Fraction], v: Sequence[Fraction]) -> Fraction:
-    """Exact inner product."""
+    """Exact inner product of two vectors of the same length."""
+    if len(u) != len(v):
+        raise InvalidArgument(f"dot needs vectors of one length, not {len(u)} and {len(v)}.")
     return sum((a * b for a, b in zip(u, v, strict=True)), Fraction(0))
 
 

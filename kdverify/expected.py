@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import FloatArray, as_vector, positive_int
+from kdverify._validation import FloatArray, as_generator, as_vector, positive_int
 from kdverify.distributions.base import HALF_PI, Family
 from kdverify.distributions.discrete import Discrete
 from kdverify.errors import InvalidArgument
@@ -41,6 +41,8 @@ from kdverify.stats import MeanEstimate, bounded_mean
 from kdverify.teacher import Teacher
 
 __all__ = [
+    "MAX_DRAWS",
+    "MAX_SET_FLOATS",
     "MAX_SUPPORT",
     "estimate_expected_p_angle",
     "estimate_expected_risk",
@@ -50,6 +52,10 @@ __all__ = [
 
 MAX_SUPPORT = 20
 """Largest support size for the exact sums: they visit all ``2^m`` subsets."""
+MAX_SET_FLOATS = 2**27
+"""Largest training set of a Monte Carlo estimate, in coordinates ``n·d`` (1 GiB)."""
+MAX_DRAWS = 2**33
+"""Largest Monte Carlo estimate, in sampled coordinates ``trials·n·d`` (about an hour's work)."""
 
 StudentFunction = Callable[[FloatArray, Teacher, Any], FloatArray]
 SpanQuantity = Callable[[Discrete, RationalVector], list[bool]]
@@ -164,6 +170,12 @@ def exact_expected_p_angle(dist: Discrete, n: int, *, temperature: Any = 1, w0: 
     return _exact_expectation(dist, n, temperature, w0, _p_angle_indicators)
 
 
+def _as_family(family: Family) -> Family:
+    if not isinstance(family, Family):
+        raise InvalidArgument(f"family={family!r} must be a kdverify.distributions.Family.")
+    return family
+
+
 def _student_quantities(
     family: Family,
     n: int,
@@ -178,11 +190,19 @@ def _student_quantities(
 ) -> FloatArray:
     """``quantity(ŵ_X)`` for ``trials`` independent training sets of size ``n``."""
     trials, n = positive_int("trials", trials), positive_int("n", n)
+    rng = as_generator("rng", rng)
+    draws = trials * n * family.dim
+    if n * family.dim > MAX_SET_FLOATS or draws > MAX_DRAWS:
+        raise InvalidArgument(
+            f"trials={trials} training sets of n={n} points in d={family.dim} are {draws:.3g} coordinates; "
+            f"one set may hold at most {MAX_SET_FLOATS:.3g} and a whole estimate {MAX_DRAWS:.3g} "
+            "(hours of work beyond that). Lower trials or n."
+        )
     teacher = family.teacher(temperature)
     if w0 is not None:
         w0 = as_vector("w0", w0, dim=family.dim)
     # Default batches hold about 2^22 floats (32 MB) of training data.
-    size = positive_int("batch_size", batch_size) if batch_size else max(1, 2**22 // (family.dim * n))
+    size = max(1, 2**22 // (family.dim * n)) if batch_size is None else positive_int("batch_size", batch_size)
     values = []
     for start in range(0, trials, size):
         data = family.sample(n, rng, trials=min(size, trials - start))
@@ -216,7 +236,7 @@ def estimate_expected_risk(
     risks = _student_quantities(
         family,
         n,
-        family.risk,
+        _as_family(family).risk,
         trials=trials,
         rng=rng,
         temperature=temperature,
@@ -241,6 +261,7 @@ def estimate_expected_p_angle(
 ) -> MeanEstimate:
     """Monte Carlo ``E p(∠(ŵ_X, w*))`` (``p := 1`` for a zero student or an angle ``≥ π/2``),
     with the same arguments as :func:`estimate_expected_risk`."""
+    family = _as_family(family)
 
     def p_of_angle(students: FloatArray) -> FloatArray:
         beta = family.student_angle(students)

@@ -10,7 +10,28 @@ from typing import Any
 
 from kdverify.errors import CertificateError, InvalidArgument
 
-__all__ = ["read_json", "write_json_atomic"]
+__all__ = ["ensure_writable", "read_json", "write_json_atomic"]
+
+
+def _cannot_write(target: Path, error: OSError) -> InvalidArgument:
+    """The error for an unwritable ``target``, naming a file that stands where a directory must."""
+    blocker = next((parent for parent in target.parents if parent.exists() and not parent.is_dir()), None)
+    reason = f"{blocker} is a file, not a directory" if blocker else (error.strerror or str(error))
+    return InvalidArgument(f"cannot write {target}: {reason}")
+
+
+def ensure_writable(path: str | os.PathLike[str]) -> Path:
+    """Create the directory of ``path`` and check that a file can be created in it, so that a long
+    run fails at its start rather than after its work when its output cannot be written."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".probe")
+        os.close(handle)
+        Path(probe).unlink()
+    except OSError as error:
+        raise _cannot_write(target, error) from None
+    return target
 
 
 def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
@@ -31,7 +52,7 @@ def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError as error:
-        raise InvalidArgument(f"cannot write {target}: {error.strerror or error}") from None
+        raise _cannot_write(target, error) from None
     except ValueError as error:
         raise InvalidArgument(f"cannot write {target}: the result is not valid JSON ({error})") from None
     return target

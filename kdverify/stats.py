@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from kdverify._validation import as_float_array, positive_int, probability
+from kdverify._validation import as_float_array, as_generator, positive_int, probability
 from kdverify.errors import InvalidArgument
 
 __all__ = ["MeanEstimate", "bernoulli_mean", "bonferroni", "bounded_mean", "clopper_pearson"]
@@ -58,7 +58,8 @@ def bernoulli_mean(outcomes: ArrayLike, *, confidence: float = 0.95) -> MeanEsti
     """Mean of 0/1 outcomes with its exact Clopper–Pearson interval."""
     values = as_float_array("outcomes", outcomes, ndim=1)
     if not np.all((values == 0) | (values == 1)):
-        raise InvalidArgument("outcomes must be 0 or 1; use bounded_mean for values in [0, 1].")
+        bad = values[(values != 0) & (values != 1)][0]
+        raise InvalidArgument(f"outcomes must be 0 or 1, not {float(bad)!r}; use bounded_mean for values in [0, 1].")
     k, n = int(values.sum()), int(values.size)
     lower, upper = clopper_pearson(k, n, confidence=confidence)
     return MeanEstimate(k / n, lower, upper, confidence, n, "clopper-pearson")
@@ -76,8 +77,9 @@ def bounded_mean(
     """
     values = as_float_array("values", values, ndim=1)
     if np.any(values < 0) or np.any(values > 1):
-        raise InvalidArgument("values must lie in [0, 1].")
-    draws = rng.random(values.size) < values
+        bad = values[(values < 0) | (values > 1)][0]
+        raise InvalidArgument(f"values must lie in [0, 1]; found {float(bad)!r}.")
+    draws = as_generator("rng", rng).random(values.size) < values
     lower, upper = clopper_pearson(int(draws.sum()), int(values.size), confidence=confidence)
     return MeanEstimate(float(values.mean()), lower, upper, confidence, int(values.size), "randomised-clopper-pearson")
 

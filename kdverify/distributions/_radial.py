@@ -32,7 +32,13 @@ def radial_factor(radius: str, scale: float | None, dim: int, w_norm: float, mea
     if scale is None:
         return 1.0
     second_moment = dim if radius == "gaussian" else 1  # E[r²]
-    return positive_float("scale", scale) / (w_norm * math.sqrt(second_moment * mean_cos2))
+    factor = positive_float("scale", scale) / (w_norm * math.sqrt(second_moment * mean_cos2))
+    if not 0 < factor < math.inf:
+        raise InvalidArgument(
+            f"scale={scale!r} with ‖w*‖ = {w_norm:.3g} needs data of size {factor:.3g}, beyond float64; "
+            "rescale w_star."
+        )
+    return factor
 
 
 def radii(normals: FloatArray, radius: str) -> FloatArray:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import integrate, special
 
-from kdverify._validation import FloatArray, positive_float, positive_int
+from kdverify._validation import FloatArray, as_generator, positive_float, positive_int, real_number
 from kdverify.distributions._radial import check_radius, radial_factor, radii
 from kdverify.distributions.base import HALF_PI, Family, as_angles, default_teacher
 from kdverify.errors import InvalidArgument, NotConverged
@@ -168,7 +168,7 @@ class AngularFamily(Family):
         self.law = law
         self.radius = check_radius(radius)
         self.scale = scale
-        w_norm = float(np.linalg.norm(self.w_star))
+        w_norm = math.hypot(*self.w_star)  # no overflow or underflow of the squares
         mean_cos2, _ = law.expect_above(lambda a: math.cos(a) ** 2, 0.0)
         self.factor = radial_factor(radius, scale, dim, w_norm, mean_cos2)
         # Householder reflection H = I − 2hhᵀ/hᵀh maps e_1 to u* (h = 0 when u* = e_1).
@@ -176,8 +176,8 @@ class AngularFamily(Family):
 
     def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
         """Draws built in coordinates where ``u* = e_1``, then reflected onto ``u*``."""
-        lead = self._check_trials(trials)
-        n = self._check_n(n)
+        *lead, _, n = self._sample_shape(n, trials)
+        rng = as_generator("rng", rng)
         normals = rng.standard_normal((*lead, self.dim, n))
         alpha = self.law.sample((*lead, n), rng)
         signs = rng.choice([-1.0, 1.0], size=(*lead, n))
@@ -205,6 +205,7 @@ class AngularFamily(Family):
 
     def risk_at_angle(self, beta: float) -> float:
         """``R`` of any student at angle ``β ∈ [0, π]`` from ``w*`` (module docstring)."""
+        beta = real_number("beta", beta)
         if not 0 <= beta <= np.pi:
             raise InvalidArgument(f"beta={beta!r} must lie in [0, π] (radians).")
         if beta > HALF_PI:

@@ -8,6 +8,7 @@ from the teacher's boundary). Data sets are ``(d, n)`` arrays with points as col
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,8 +17,10 @@ from numpy.typing import ArrayLike
 from kdverify._validation import (
     FloatArray,
     as_float_array,
+    as_real_array,
     as_teacher_vector,
     positive_int,
+    unit_scaled,
 )
 from kdverify.errors import InvalidArgument
 from kdverify.numerics import angle
@@ -26,20 +29,25 @@ from kdverify.teacher import Teacher
 __all__ = ["HALF_PI", "Family", "as_angles", "default_teacher"]
 
 HALF_PI = np.pi / 2
+MAX_SAMPLE_FLOATS = 2**28
+MAX_DIM = 100_000
 
 
 def as_angles(name: str, value: ArrayLike) -> FloatArray:
     """Return ``value`` as a finite float array of angles in ``[0, π/2]`` (any shape)."""
-    array = np.asarray(value, dtype=np.float64)
+    array = as_real_array(name, value)
     as_float_array(name, array.reshape(-1), ndim=1)
     if np.any(array < 0) or np.any(array > HALF_PI):
         bad = array[(array < 0) | (array > HALF_PI)].flat[0]
-        raise InvalidArgument(f"{name}={bad!r} must lie in [0, π/2]; angles are in radians.")
+        raise InvalidArgument(f"{name}={float(bad)!r} must lie in [0, π/2]; angles are in radians.")
     return array
 
 
 def default_teacher(dim: int, w_star: ArrayLike | None) -> FloatArray:
-    """``w_star`` when given, else the first basis vector ``e_1`` of ``R^dim``."""
+    """``w_star`` when given, else the first basis vector ``e_1`` of ``R^dim`` (``dim`` at most
+    ``MAX_DIM``: every family works with dense ``d``-vectors, some with ``d × d`` matrices)."""
+    if dim > MAX_DIM:
+        raise InvalidArgument(f"dim={dim} must be at most {MAX_DIM}.")
     if w_star is not None:
         return as_teacher_vector("w_star", w_star, dim=dim)
     unit = np.zeros(dim)
@@ -115,19 +123,25 @@ class Family(abc.ABC):
         return f"{self.name}(d={self.dim}{', ' if shown else ''}{shown})"
 
     def student_angle(self, w: ArrayLike) -> FloatArray:
-        """``∠(w, w*)`` for ``w`` of shape ``(..., d)``."""
-        return angle(self._as_students(w), self.w_star)
+        """``∠(w, w*)`` for ``w`` of shape ``(..., d)``; both are rescaled by powers of two first,
+        so students and teachers of any size (1e-300 or 1e300) give the angle of their directions."""
+        return angle(unit_scaled(self._as_students(w)), unit_scaled(self.w_star))
 
-    def _check_n(self, n: int) -> int:
-        return positive_int("n", n)
-
-    def _check_trials(self, trials: int | None) -> tuple[int, ...]:
-        """Leading batch shape of :meth:`sample`: ``()`` or ``(trials,)``."""
-        return () if trials is None else (positive_int("trials", trials),)
+    def _sample_shape(self, n: int, trials: int | None) -> tuple[int, ...]:
+        """Shape ``(d, n)`` or ``(trials, d, n)`` of :meth:`sample`, at most ``MAX_SAMPLE_FLOATS``
+        coordinates (larger requests would exhaust memory; sample in batches instead)."""
+        lead = () if trials is None else (positive_int("trials", trials),)
+        shape = (*lead, self.dim, positive_int("n", n))
+        if math.prod(shape) > MAX_SAMPLE_FLOATS:
+            raise InvalidArgument(
+                f"a sample of shape {shape} has {math.prod(shape):.3g} coordinates, more than "
+                f"{MAX_SAMPLE_FLOATS:.3g} (2 GiB); draw it in smaller batches (trials) instead."
+            )
+        return shape
 
     def _as_students(self, w: ArrayLike) -> FloatArray:
         """``w`` as a finite float array of shape ``(..., d)``."""
-        array = np.asarray(w, dtype=np.float64)
+        array = as_real_array("w", w)
         as_float_array("w", array.reshape(-1), ndim=1)
         if array.ndim == 0 or array.shape[-1] != self.dim:
             raise InvalidArgument(f"w has shape {array.shape}, but students are vectors (..., d) with d={self.dim}.")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kdverify._validation import FloatArray
+from kdverify._validation import FloatArray, as_generator, unit_scaled
 from kdverify.distributions.base import Family, as_angles
 from kdverify.errors import InvalidArgument
 from kdverify.exact import (
@@ -43,6 +43,22 @@ def _rational_weights(weights: Any, m: int, exact: bool) -> tuple[Fraction, ...]
             raise InvalidArgument(f"weights sum to {total}; exact weights must sum to 1 exactly.")
         raise InvalidArgument(f"weights sum to {float(total)!r}; float weights must sum to 1 within {slack:.1e}.")
     return tuple(q / total for q in values)
+
+
+def _float_mirror(name: str, rows: Any) -> FloatArray:
+    """The float64 values of exact rows; a number beyond the float range, or a nonzero column
+    that rounds to zero, is refused (the floats are the data the solvers train on)."""
+    try:
+        values = np.array([[float(x) for x in row] for row in rows])
+    except OverflowError:
+        raise InvalidArgument(f"{name} has an entry beyond the float64 range (about 1.8e308).") from None
+    exact_nonzero = np.array([[x != 0 for x in row] for row in rows])
+    vanished = np.flatnonzero(np.any(exact_nonzero, axis=0) & ~np.any(values != 0, axis=0))
+    if vanished.size:
+        raise InvalidArgument(
+            f"{name} column {int(vanished[0])} is nonzero but rounds to zero in float64 (entries below 1e-308)."
+        )
+    return values
 
 
 class Discrete(Family):
@@ -79,12 +95,15 @@ class Discrete(Family):
             raise InvalidArgument(
                 f"points column {j} lies on the teacher's boundary (w*ᵀa = 0); the theory requires P[w*ᵀx = 0] = 0."
             )
-        super().__init__(np.array([float(x) for x in self.exact_w_star]))
-        self.points = np.array([[float(x) for x in row] for row in rows])
+        super().__init__(_float_mirror("w_star", [self.exact_w_star])[0])
+        self.points = _float_mirror("points", rows)
         self.weights = np.array([float(q) for q in self.exact_weights])
-        self.gammas = boundary_angles(self.points, self.w_star)
+        # Angles do not depend on the length of a point or of w*: power-of-two rescaling keeps
+        # their norms from overflowing or underflowing at extreme scales.
+        self._directions, teacher = unit_scaled(self.points, axis=0), unit_scaled(self.w_star)
+        self.gammas = boundary_angles(self._directions, teacher)
         self._p_steps = self._steps(self.gammas)
-        self._near_steps = self._steps(line_angles(self.points, self.w_star))
+        self._near_steps = self._steps(line_angles(self._directions, teacher))
 
     @property
     def support_size(self) -> int:
@@ -93,8 +112,8 @@ class Discrete(Family):
 
     def sample_indices(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> np.ndarray:
         """Indices of ``n`` i.i.d. support points, shape ``(n,)`` or ``(trials, n)``."""
-        shape = (*self._check_trials(trials), self._check_n(n))
-        return rng.choice(self.support_size, size=shape, p=self.weights)
+        *lead, _, n = self._sample_shape(n, trials)
+        return as_generator("rng", rng).choice(self.support_size, size=(*lead, n), p=self.weights)
 
     def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
         """``n`` i.i.d. draws of the support with the weights, as ``(d, n)`` or ``(trials, d, n)``."""
@@ -127,11 +146,12 @@ class Discrete(Family):
 
     def risk(self, w: ArrayLike) -> FloatArray:
         """``Σ_j q_j 1[sign(wᵀa_j) ≠ sign(w*ᵀa_j)]`` with the student's sign and the sum in floating
-        point (a float sum of ``m`` weights: exact up to ``m`` rounding errors).
+        point (a float sum of ``m`` weights: exact up to ``m`` rounding errors). ``w`` and the points
+        are rescaled by powers of two first, so no product overflows or underflows to a false sign.
 
         Use :meth:`exact_risk` when ``wᵀa_j`` may vanish exactly (rational constructions).
         """
-        wrong = np.sign(self._as_students(w) @ self.points) != self.teacher_signs
+        wrong = np.sign(unit_scaled(self._as_students(w)) @ self._directions) != self.teacher_signs
         return np.asarray(wrong @ self.weights)
 
     def exact_risk(self, w: Any) -> Fraction:

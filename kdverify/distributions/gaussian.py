@@ -24,13 +24,24 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from kdverify._validation import FloatArray, as_float_array, as_teacher_vector, positive_float
+from kdverify._validation import (
+    FloatArray,
+    as_float_array,
+    as_generator,
+    as_teacher_vector,
+    positive_float,
+    unit_scaled,
+)
 from kdverify.distributions._quadform import cone_probabilities
 from kdverify.distributions.base import HALF_PI, Family, as_angles
 from kdverify.errors import InvalidArgument
 from kdverify.numerics import angle
 
 __all__ = ["AnisotropicGaussian", "GaussianMixture", "sign_discordance"]
+
+# Smallest angle given to the cone quadrature: tan² of smaller angles (and 1/tan²) leave the
+# float64 range. Both p and P[α ≤ θ] are non-decreasing, and their values here are about 1e-100.
+SMALLEST_ANGLE = 1e-100
 
 
 def sign_discordance(a: ArrayLike, b: ArrayLike, phi: ArrayLike) -> FloatArray:
@@ -105,18 +116,32 @@ class GaussianMixture(Family):
         cholesky = np.array([_positive_definite_cholesky(f"covs[{k}]", c) for k, c in enumerate(covs)])
         self.given = {"means": means, "covs": covs, "weights": weights}
         self.scale = scale
-        logit_means = means @ self.w_star
-        logit_var = weights @ (np.einsum("i,kij,j->k", self.w_star, covs, self.w_star) + logit_means**2)
-        logit_var -= (weights @ logit_means) ** 2
-        factor = 1.0 if scale is None else positive_float("scale", scale) / np.sqrt(logit_var)
         self.weights = weights / weights.sum()
+        # Everything scale-free (p, R) is computed on the standard normalisation of the data and a
+        # power-of-two multiple of w*, so that no square overflows or underflows at any data scale.
+        self._unit_w = unit_scaled(self.w_star)
+        _, shift = np.frexp(max(np.max(np.abs(means)), np.sqrt(np.max(np.abs(covs)))))
+        shifted_means, shifted_cholesky = np.ldexp(means, -shift), np.ldexp(cholesky, -shift)
+        logit_means = shifted_means @ self._unit_w
+        teacher_rows = shifted_cholesky.transpose(0, 2, 1) @ self._unit_w
+        second_moment = self.weights @ (np.sum(teacher_rows**2, axis=1) + logit_means**2)
+        logit_std = np.sqrt(second_moment - (self.weights @ logit_means) ** 2)
+        self._shape_means, self._shape_cholesky = shifted_means / logit_std, shifted_cholesky / logit_std
+        _, w_shift = np.frexp(np.max(np.abs(self.w_star)))
+        given_std = np.ldexp(logit_std, shift + w_shift)  # of w*ᵀx for the data as given
+        factor = 1.0 if scale is None else positive_float("scale", scale) / given_std
+        if not (np.isfinite(factor) and factor > 0 and np.all(np.isfinite(factor * cholesky))):
+            raise InvalidArgument(
+                f"scale={scale!r} needs the data rescaled by {factor:.3g}, beyond float64; the teacher logit "
+                f"w*ᵀx has standard deviation {given_std:.3g} as given. Rescale w_star or the parameters."
+            )
         self.means = factor * means
         self.cholesky = factor * cholesky
 
     def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
         """Component labels with the weights, then ``μ_k + L_k z``."""
-        lead = self._check_trials(trials)
-        n = self._check_n(n)
+        *lead, _, n = self._sample_shape(n, trials)
+        rng = as_generator("rng", rng)
         labels = rng.choice(len(self.weights), size=(*lead, n), p=self.weights)
         normals = rng.standard_normal((*lead, n, self.dim))
         points = np.empty_like(normals)
@@ -129,15 +154,20 @@ class GaussianMixture(Family):
         """Mixture mass of ``{γ(x) ≤ θ}`` for each ``tan²θ`` in ``(0, ∞)``, and its error bound."""
         if tan2.size == 0:
             return np.zeros(0), 0.0
-        per_component, error = cone_probabilities(tan2, self.w_star, self.means, self.cholesky)
+        per_component, error = cone_probabilities(tan2, self._unit_w, self._shape_means, self._shape_cholesky)
         return per_component @ self.weights, error
 
     def _p_with_error(self, theta: ArrayLike) -> tuple[FloatArray, float]:
+        """``p(θ)`` and its absolute error bound. Below ``SMALLEST_ANGLE`` the quadrature's
+        ``tan²θ`` would underflow; there ``p(SMALLEST_ANGLE)`` is returned, which is within itself
+        (about 1e-100) of ``p(θ) ∈ [0, p(SMALLEST_ANGLE)]``, and the error bound says so."""
         theta = as_angles("theta", theta)
         result = np.where(theta >= HALF_PI, 1.0, 0.0)
         inner = (theta > 0) & (theta < HALF_PI)
-        result[inner], error = self._cone(np.tan(theta[inner]) ** 2)
-        return result, error
+        clipped = np.maximum(theta[inner], SMALLEST_ANGLE)
+        result[inner], error = self._cone(np.tan(clipped) ** 2)
+        tiny = result[inner][theta[inner] < SMALLEST_ANGLE]
+        return result, error + (float(np.max(tiny)) if tiny.size else 0.0)
 
     def p(self, theta: ArrayLike) -> FloatArray:
         """``p(θ) = P[(ŵᵀx)² ≤ tan²θ ‖P⊥x‖²]`` by Imhof's formula; ``p(0) = 0``, ``p(π/2) = 1``."""
@@ -150,22 +180,23 @@ class GaussianMixture(Family):
 
     def mass_near_teacher(self, theta: ArrayLike) -> FloatArray:
         """``P[α ≤ θ] = 1 − p(π/2 − θ)``, with ``tan²(π/2 − θ) = 1/tan²θ`` formed without
-        cancellation; 0 at ``θ = 0``, 1 at ``θ = π/2``."""
+        cancellation; 0 at ``θ = 0``, 1 at ``θ = π/2``; angles below ``SMALLEST_ANGLE`` are
+        evaluated there (an upper bound within about 1e-100, as in :meth:`p`)."""
         theta = as_angles("theta", theta)
         result = np.where(theta >= HALF_PI, 1.0, 0.0)
         inner = (theta > 0) & (theta < HALF_PI)
-        result[inner] = 1.0 - self._cone(1.0 / np.tan(theta[inner]) ** 2)[0]
+        result[inner] = 1.0 - self._cone(1.0 / np.tan(np.maximum(theta[inner], SMALLEST_ANGLE)) ** 2)[0]
         return result
 
     def risk(self, w: ArrayLike) -> FloatArray:
         """``Σ_k π_k P_k[sign(wᵀx) ≠ sign(w*ᵀx)]`` by Owen's T; the zero student has risk 1."""
-        w = self._as_students(w)
+        w = unit_scaled(self._as_students(w))
         total = np.zeros(w.shape[:-1])
-        for weight, mean, chol in zip(self.weights, self.means, self.cholesky, strict=True):
-            student, teacher = w @ chol, self.w_star @ chol  # Lᵀw as rows
+        for weight, mean, chol in zip(self.weights, self._shape_means, self._shape_cholesky, strict=True):
+            student, teacher = w @ chol, self._unit_w @ chol  # Lᵀw as rows
             with np.errstate(divide="ignore", invalid="ignore"):
                 a = (w @ mean) / np.linalg.norm(student, axis=-1)
-            b = (self.w_star @ mean) / np.linalg.norm(teacher)
+            b = (self._unit_w @ mean) / np.linalg.norm(teacher)
             total += weight * sign_discordance(a, b, angle(student, teacher))
         return np.where(np.any(w != 0, axis=-1), total, 1.0)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from kdverify._validation import FloatArray, positive_int
+from kdverify._validation import FloatArray, as_generator, positive_int
 from kdverify.distributions._radial import check_radius, radial_factor
 from kdverify.distributions.base import Family, as_angles, default_teacher
 
@@ -21,7 +22,8 @@ def _beta_cdf_at_sin2(a: float, b: float, theta: FloatArray) -> FloatArray:
 
     Not ``special.betaincc``: in SciPy 1.17 ``betaincc(0.5, 0.5, 1e-18)`` is off by 8e-12.
     """
-    sin2, cos2 = np.sin(theta) ** 2, np.cos(theta) ** 2
+    # The float π/2 stands for π/2 (its cosine, 6e-17, is rounding): there cos²θ = 0 exactly.
+    sin2, cos2 = np.sin(theta) ** 2, np.where(theta >= np.pi / 2, 0.0, np.cos(theta) ** 2)
     return np.where(sin2 <= 0.5, special.betainc(a, b, sin2), 1.0 - special.betainc(b, a, cos2))
 
 
@@ -52,12 +54,12 @@ class Isotropic(Family):
         super().__init__(default_teacher(dim, w_star))
         self.radius = check_radius(radius)
         self.scale = scale
-        self.factor = radial_factor(radius, scale, dim, float(np.linalg.norm(self.w_star)), 1 / dim)
+        # math.hypot: no overflow or underflow of the squares whatever the size of w*.
+        self.factor = radial_factor(radius, scale, dim, math.hypot(*self.w_star), 1 / dim)
 
     def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
         """Draws of ``c·z`` (Gaussian) or ``c·z/‖z‖`` (sphere) with ``z ~ N(0, I_d)``."""
-        shape = (*self._check_trials(trials), self.dim, self._check_n(n))
-        normals = rng.standard_normal(shape)
+        normals = as_generator("rng", rng).standard_normal(self._sample_shape(n, trials))
         if self.radius == "sphere":
             normals /= np.linalg.norm(normals, axis=-2, keepdims=True)
         return self.factor * normals

@@ -74,6 +74,8 @@ class RealData(Discrete):
             )
         self.bias, self.C = bool(bias), positive_float("C", C)
         rows = _standardise(features)
+        if rows.shape[1] == 0:
+            raise InvalidArgument(f"features (shape {features.shape}) has no column that varies over the rows.")
         model = _sklearn("linear_model").LogisticRegression(
             C=self.C, solver="lbfgs", fit_intercept=self.bias, tol=1e-10, max_iter=10_000
         )
@@ -118,7 +120,7 @@ class Digits(RealData):
     name = "digits"
 
     def __init__(self, pair: tuple[int, int] = (0, 1), *, bias: bool = True, C: float = 1.0) -> None:
-        digits = tuple(pair)
+        digits = tuple(pair) if isinstance(pair, (tuple, list)) else ()
         if len(digits) != 2 or digits[0] == digits[1] or not set(digits) <= set(range(10)):
             raise InvalidArgument(f"pair={pair!r} must be two different digits in 0..9.")
         data = _sklearn("datasets").load_digits()

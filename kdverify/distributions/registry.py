@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import positive_float, positive_int
+from kdverify._validation import positive_float, positive_int, probability
 from kdverify.distributions.angular import BetaPolarised, Margin
 from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
@@ -119,6 +120,11 @@ def _discrete(points: Any, weights: Any, w_star: Any) -> Family:
 
 
 def _mixture(dim: int, separation: float, tilt: float, weight: float, scale: float | None) -> Family:
+    if not (math.isfinite(separation) and separation >= 0):
+        raise InvalidArgument(f"separation={separation!r} must be a finite number >= 0.")
+    if not math.isfinite(tilt):
+        raise InvalidArgument(f"tilt={tilt!r} must be a finite angle (radians).")
+    weight = probability("weight", weight)
     mean = np.zeros(positive_int("dim", dim, min_value=2))
     mean[:2] = 0.5 * separation * np.array([np.cos(tilt), np.sin(tilt)])
     teacher = np.eye(dim)[0]

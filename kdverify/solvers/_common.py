@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from kdverify._validation import FloatArray, as_data, as_float_array, positive_float
+from kdverify._validation import FloatArray, as_data, as_float_array, as_real_array, positive_float
 from kdverify.errors import InvalidArgument
+from kdverify.limits import span_error_bound
 from kdverify.linalg import SpanProjector, span_projector
 
 EPS = float(np.finfo(np.float64).eps)
@@ -75,6 +76,17 @@ def prepare(
         raise InvalidArgument(
             f"data problem {int(empty[0])} has only zero columns; training needs a nonzero point."
         )
+    values = projector.singular_values
+    extremes = np.stack([values[..., 0], np.min(np.where(values > projector.tolerance[..., None], values, np.inf), -1)])
+    with np.errstate(over="ignore", under="ignore"):
+        squares = extremes**2
+    outside = np.flatnonzero(np.any(~np.isfinite(squares) | (squares < np.finfo(np.float64).tiny), axis=0))
+    if outside.size:
+        b = int(outside[0])
+        raise InvalidArgument(
+            f"data problem {b} has singular values up to {projector.singular_values[b, 0]:.3g}, whose squares "
+            "(the curvature λ(XXᵀ) that sets the step) leave the float64 range; rescale the data."
+        )
     smoothness = projector.largest_eigenvalue / (4 * n)
     return Problem(data, logits, start, projector, smoothness, single)
 
@@ -105,11 +117,19 @@ def check_interpolable(problem: Problem) -> None:
         )
 
 
+def _per_problem(name: str, value: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
+    """A scalar or one value per problem of the batch, as an array of ``shape``."""
+    array = as_real_array(name, value)
+    if array.shape not in ((), (1,), shape):
+        raise InvalidArgument(f"{name} has shape {array.shape}; give one number or one per problem {shape}.")
+    return np.broadcast_to(array.reshape(()) if array.size == 1 else array, shape)
+
+
 def resolve_step(step: ArrayLike | None, smoothness: FloatArray) -> FloatArray:
     """Step per problem: ``1/L_max`` by default; a given step must lie in ``(0, 2/L_max)``."""
     if step is None:
         return 1.0 / smoothness
-    values = np.broadcast_to(np.asarray(step, dtype=np.float64), smoothness.shape)
+    values = _per_problem("step", step, smoothness.shape)
     bad = np.flatnonzero(~((values > 0) & (values * smoothness < 2)))
     if bad.size:
         b = int(bad[0])
@@ -139,7 +159,7 @@ def resolve_tolerance(tol: ArrayLike | None, rtol: float, scale: FloatArray) -> 
     """Absolute tolerance per problem: ``tol`` if given, else ``rtol·max(1, scale)``."""
     if tol is None:
         return positive_float("rtol", rtol) * np.maximum(1.0, scale)
-    values = np.broadcast_to(np.asarray(tol, dtype=np.float64), scale.shape)
+    values = _per_problem("tol", tol, scale.shape)
     if not np.all(np.isfinite(values) & (values > 0)):
         raise InvalidArgument(f"tol={tol!r} must be a finite number > 0 (or one per problem).")
     return np.array(values)
@@ -158,4 +178,25 @@ def take(projector: SpanProjector, keep: NDArray[np.bool_] | int) -> SpanProject
         singular_values=projector.singular_values[keep],
         rank=projector.rank[keep],
         tolerance=projector.tolerance[keep],
+        perturbation=projector.perturbation[keep],
     )
+
+
+def certify(
+    w: FloatArray, w0: FloatArray, data: ArrayLike, logits: FloatArray | None, projector: SpanProjector
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``span_bound`` (certifies ``‖P(w − ŵ)‖``; ``inf`` without target logits), the measured
+    ``off_span = ‖P̃⊥(w − w_0)‖`` and ``bound``, which certifies ``‖w − ŵ‖``:
+
+        ‖w − ŵ‖ ≤ ‖P(w − ŵ)‖ + ‖P⊥(w − w_0)‖ ≤ span_bound + off_span + ‖P − P̃‖·‖w − w_0‖,
+
+    the last term covering the rounding of the computed projector ``P̃``.
+    """
+    moved = w - w0
+    off_span = np.linalg.norm(projector.complement(moved), axis=-1)
+    if logits is None:
+        span_bound = np.full(off_span.shape, np.inf)
+    else:
+        span_bound = span_error_bound(w, data, logits, projector=projector)
+    bound = span_bound + off_span + projector.subspace_error * np.linalg.norm(moved, axis=-1)
+    return span_bound, off_span, bound

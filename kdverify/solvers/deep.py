@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kdverify._validation import FloatArray, as_float_array, positive_float, positive_int
+from kdverify._validation import FloatArray, as_float_array, as_generator, positive_float, positive_int
 from kdverify.errors import InvalidArgument
 from kdverify.limits import span_error_bound
 from kdverify.losses import loss_gradient
@@ -97,10 +97,10 @@ def train_deep(
     the step rule and the certificate.
     """
     problem = prepare(data, target_logits, None)
-    check_interpolable(problem)
     if not problem.single:
         raise InvalidArgument(f"data has shape {problem.data.shape}; train_deep takes one (d, n) problem.")
     current = _as_layers(layers, problem.data.shape[1])
+    check_interpolable(problem)
     points, logits = problem.data[0], problem.logits[0]
     projector, targets = take(problem.projector, 0), sigmoid(logits)
     smoothness = float(problem.smoothness[0])
@@ -157,7 +157,7 @@ def small_init(
     ``widths`` are the hidden widths ``(h_1, …, h_{N−1})``; the top layer has one row.
     """
     shapes = _shapes(dim, widths)
-    scale = positive_float("scale", scale)
+    scale, rng = positive_float("scale", scale), as_generator("rng", rng)
     return tuple(scale * rng.standard_normal(shape) / np.sqrt(shape[1]) for shape in shapes)
 
 
@@ -170,7 +170,7 @@ def balanced_init(
     sides equal ``ε² u_j u_jᵀ``, every layer has norm ``ε`` and ``w(0) = ε^N u_0``.
     """
     shapes = _shapes(dim, widths)
-    scale = positive_float("scale", scale)
+    scale, rng = positive_float("scale", scale), as_generator("rng", rng)
     units = [_unit(rng, dim)] + [_unit(rng, rows) for rows, _ in shapes[:-1]] + [np.ones(1)]
     return tuple(scale * np.outer(units[j + 1], units[j]) for j in range(len(shapes)))
 
@@ -178,7 +178,7 @@ def balanced_init(
 def balance_defect(layers: Sequence[ArrayLike]) -> float:
     """``max_j ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖_F``: zero for a balanced init; gradient flow keeps
     it constant and gradient descent changes it by ``O(η²‖∇‖²)`` per step."""
-    checked = _as_layers(layers, np.asarray(layers[0]).shape[-1])
+    checked = _as_layers(layers, None)
     return max(
         float(np.linalg.norm(upper.T @ upper - lower @ lower.T))
         for lower, upper in pairwise(checked)
@@ -244,23 +244,26 @@ def _resolve_deep_step(step: float | None, layers: Layers, smoothness: float, sc
 def _shapes(dim: int, widths: Sequence[int]) -> list[tuple[int, int]]:
     """Layer shapes ``(h_1, d), (h_2, h_1), …, (1, h_{N−1})`` from the hidden widths."""
     dim = positive_int("dim", dim)
-    widths = [positive_int("widths[]", h) for h in widths]
+    if not isinstance(widths, (list, tuple)):
+        raise InvalidArgument(f"widths={widths!r} must be a list or tuple of hidden widths, e.g. [4] or (4, 3).")
+    widths = [positive_int(f"widths[{j}]", h) for j, h in enumerate(widths)]
     if not widths:
         raise InvalidArgument("widths=[] gives N = 1 layer; a deep student needs N ≥ 2 (one hidden width).")
     sizes = [dim, *widths, 1]
     return [(sizes[j + 1], sizes[j]) for j in range(len(widths) + 1)]
 
 
-def _as_layers(layers: Sequence[ArrayLike], dim: int) -> Layers:
+def _as_layers(layers: Sequence[ArrayLike], dim: int | None) -> Layers:
     """Validate ``(W_1, …, W_N)``: ``N ≥ 2``, finite matrices, chained widths, ``W_1`` with ``d``
-    columns and ``W_N`` with one row."""
-    if isinstance(layers, np.ndarray) or len(layers) < 2:
+    columns (any when ``dim`` is ``None``) and ``W_N`` with one row."""
+    if not isinstance(layers, (list, tuple)) or len(layers) < 2:
+        shown = f" of length {len(layers)}" if isinstance(layers, (list, tuple, np.ndarray)) else ""
         raise InvalidArgument(
-            f"layers must be a sequence of N ≥ 2 matrices (W_1, …, W_N); got {type(layers).__name__} "
-            f"of length {len(layers)}."
+            "layers must be a sequence (list or tuple) of N ≥ 2 matrices (W_1, …, W_N); "
+            f"got {type(layers).__name__}{shown}."
         )
     checked = tuple(as_float_array(f"layers[{j}]", layer, ndim=2) for j, layer in enumerate(layers))
-    expected_columns = dim
+    expected_columns = checked[0].shape[1] if dim is None else dim
     for j, layer in enumerate(checked):
         if layer.shape[1] != expected_columns:
             raise InvalidArgument(

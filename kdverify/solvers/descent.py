@@ -7,11 +7,13 @@ invariance is something the run *shows*, not something it assumes.
 Certificate. For soft targets with logits ``z*`` the limit ``ŵ`` is the point of
 ``w_0 + span X`` with ``Xᵀŵ = z*``. For any iterate ``w``,
 
-    ‖w − ŵ‖ ≤ ‖P(w − ŵ)‖ + ‖P⊥(w − w_0)‖ ≤ span_error_bound(w) + ‖P⊥(w − w_0)‖,
+    ‖w − ŵ‖ ≤ ‖P(w − ŵ)‖ + ‖P⊥(w − w_0)‖ ≤ span_error_bound(w) + ‖P̃⊥(w − w_0)‖ + ‖P − P̃‖·‖w − w_0‖,
 
-where :func:`kdverify.limits.span_error_bound` is the a-posteriori gradient bound (a proof, valid
-at any ``w`` whatever produced it) and ``‖P⊥(w − w_0)‖`` is measured (zero in exact arithmetic).
-The run stops, per problem, at the first checked iterate whose bound is ``≤ tol``.
+where :func:`kdverify.limits.span_error_bound` is the a-posteriori bound (a proof, valid at any
+``w`` whatever produced it, with its own rounding included), ``‖P̃⊥(w − w_0)‖`` is measured with
+the computed projector (zero in exact arithmetic) and ``‖P − P̃‖`` is bounded by
+:attr:`kdverify.linalg.SpanProjector.subspace_error`. The run stops, per problem, at the first
+checked iterate whose bound is ``≤ tol``.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from scipy import special
 
 from kdverify._validation import FloatArray, positive_int
 from kdverify.errors import InvalidArgument, NotConverged
-from kdverify.limits import span_error_bound
 from kdverify.linalg import SpanProjector
 from kdverify.losses import loss_gradient
 from kdverify.numerics import sigmoid
 from kdverify.solvers._common import (
     Problem,
+    certify,
     check_interpolable,
     limit_norm,
     prepare,
@@ -48,10 +50,11 @@ __all__ = ["DescentResult", "gradient_descent", "train_distilled"]
 class DescentResult:
     """Outcome of gradient descent; scalars for one problem, ``(B,)`` arrays for a batch.
 
-    ``span_bound`` certifies ``‖P(w − ŵ)‖``; ``bound = span_bound + off_span`` certifies
-    ``‖w − ŵ‖`` (``inf`` for hard labels, which have no limit). ``off_span = ‖P⊥(w − w_0)‖`` at
-    the end and ``off_span_max`` its maximum over the checked iterates (every ``check_every``
-    steps). ``converged`` means ``bound ≤ tol``; ``iterations`` is the index of the returned iterate.
+    ``span_bound`` certifies ``‖P(w − ŵ)‖``; ``bound = span_bound + off_span`` plus the projector's
+    rounding (module docstring) certifies ``‖w − ŵ‖`` (``inf`` for hard labels, which have no
+    limit). ``off_span = ‖P⊥(w − w_0)‖`` at the end and ``off_span_max`` its maximum over the
+    checked iterates (every ``check_every`` steps). ``converged`` means ``bound ≤ tol``;
+    ``iterations`` is the index of the returned iterate.
     """
 
     w: FloatArray
@@ -207,12 +210,8 @@ class _Active:
 
 def _check(state: _Active, iteration: int, out: dict[str, NDArray]) -> NDArray[np.bool_]:
     """Record the diagnostics of the active problems in ``out``; return which ones are certified."""
-    off_span = np.linalg.norm(state.projector.complement(state.w - state.w0), axis=-1)
-    if state.logits is None:
-        span_bound = np.full(state.index.size, np.inf)
-    else:
-        span_bound = span_error_bound(state.w, state.data, state.logits, projector=state.projector)
-    done = np.zeros(state.index.size, dtype=bool) if state.tol is None else span_bound + off_span <= state.tol
+    span_bound, off_span, bound = certify(state.w, state.w0, state.data, state.logits, state.projector)
+    done = np.zeros(state.index.size, dtype=bool) if state.tol is None else bound <= state.tol
     index = state.index
     out["w"][index] = state.w
     out["iterations"][index] = iteration
@@ -221,7 +220,7 @@ def _check(state: _Active, iteration: int, out: dict[str, NDArray]) -> NDArray[n
     out["span_bound"][index] = span_bound
     out["off_span"][index] = off_span
     out["off_span_max"][index] = np.maximum(out["off_span_max"][index], off_span)
-    out["bound"][index] = span_bound + off_span
+    out["bound"][index] = bound
     return done
 
 

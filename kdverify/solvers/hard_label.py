@@ -9,7 +9,7 @@ separately by :func:`max_margin`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -91,13 +91,20 @@ def max_margin(data: ArrayLike, labels: ArrayLike) -> MaxMarginResult:
 
     Least-distance programming ``min ‖w‖ s.t. Gw ≥ h`` (``G`` rows ``y_i x_iᵀ``, ``h = 1``) is
     solved as the NNLS ``min_{u ≥ 0} ‖Eu − f‖``, ``E = [Gᵀ; hᵀ]``, ``f = e_{d+1}`` (Lawson &
-    Hanson, ch. 23): with ``r = Eu − f``, ``w = −r_{1:d}/r_{d+1}`` and ``λ = u/(−r_{d+1})``.
-    ``r = 0`` means no separator exists. Raises :class:`InvalidArgument` for non-separable data
-    and :class:`NotConverged` if the KKT residuals exceed the rounding tolerance.
+    Hanson, ch. 23). With ``û = u/Σu``, ``v = Σ û_i y_i x_i`` is the point of the convex hull of
+    the ``y_i x_i`` nearest 0, and ``w = v/‖v‖²``, ``λ = û/‖v‖²`` (the textbook
+    ``w = −r_{1:d}/r_{d+1}`` for ``r = Eu − f``, without the cancellation in ``r_{d+1} = Σu − 1``).
+    The data are first rescaled by a power of two (exactly) to entries below 1, since ``E`` mixes
+    them with the constant row ``h``; ``w`` and ``λ`` are scaled back.
+
+    Raises :class:`InvalidArgument` when the data are not separable, i.e. ``‖v‖`` is at rounding
+    level (no direction has a margin above the float64 resolution), and :class:`NotConverged` when
+    the KKT residuals exceed the rounding tolerance or the margin is too small, relative to
+    ``max ‖x_i‖``, to decide.
 
     >>> result = max_margin([[1.0, 1.0, 0.0], [1.0, -1.0, 3.0]], [1, -1, 1])
-    >>> np.round(result.w, 12).tolist(), np.round(result.multipliers, 12).tolist()
-    ([0.0, 1.0], [0.5, 0.5, 0.0])
+    >>> bool(np.allclose(result.w, [0.0, 1.0], atol=1e-12)), np.round(result.multipliers, 12).tolist()
+    (True, [0.5, 0.5, 0.0])
     """
     data = as_data("data", data)
     signs = as_float_array("labels", labels, ndim=1)
@@ -106,21 +113,44 @@ def max_margin(data: ArrayLike, labels: ArrayLike) -> MaxMarginResult:
         raise InvalidArgument(
             f"labels (shape {signs.shape}) must hold {n} values in {{−1, +1}} (use 2·hard_labels − 1)."
         )
-    rows = (data * signs).T
-    system = np.vstack([rows.T, np.ones((1, n))])
+    _, shift = np.frexp(np.max(np.abs(data)))
+    shift = int(shift)
+    rows = (np.ldexp(data, -shift) * signs).T
     target = np.zeros(dim + 1)
     target[-1] = 1.0
-    u, _ = nnls(system, target)
-    residual = system @ u - target
-    gap = -residual[-1]
-    if not gap > 0:
-        raise _not_separable(n)
-    w = residual[:dim] / gap
+    u, _ = nnls(np.vstack([rows.T, np.ones((1, n))]), target)
+    weights = u / np.sum(u) if np.sum(u) > 0 else u
+    nearest = rows.T @ weights
+    distance2 = float(nearest @ nearest)
+    resolution = 100.0 * (dim + n) * EPS * float(np.max(np.linalg.norm(rows, axis=1)))
+    if not np.sqrt(distance2) > resolution:
+        raise InvalidArgument(
+            f"data with these labels are not linearly separable through the origin: 0 lies within "
+            f"{np.ldexp(np.sqrt(distance2), shift):.3g} of the convex hull of the y_i x_i (rounding level "
+            f"{np.ldexp(resolution, shift):.3g}), so no direction separates all {n} points with a margin above it."
+        )
+    w, multipliers = nearest / distance2, weights / distance2
     margins = rows @ w
-    multipliers = u / gap
     if not np.min(margins) > 0:
-        raise _not_separable(n)
-    return _certify(data, w, margins, multipliers, rows)
+        raise NotConverged(
+            "max_margin could not decide separability: the convex hull of the y_i x_i stays "
+            f"{np.ldexp(np.sqrt(distance2), shift):.3g} from 0, but its nearest point does not separate the data."
+        )
+    result = _certify(rows.T * signs, w, margins, multipliers, rows)
+    with np.errstate(over="ignore", under="ignore"):
+        scaled = replace(
+            result,
+            w=np.ldexp(result.w, -shift),
+            margin=float(np.ldexp(result.margin, shift)),
+            multipliers=np.ldexp(result.multipliers, -2 * shift),
+        )
+    lost = (result.multipliers > 0) & ~((scaled.multipliers > 0) & np.isfinite(scaled.multipliers))
+    if not np.all(np.isfinite(scaled.w)) or np.any(lost):
+        raise InvalidArgument(
+            f"the data's scale (largest entry {np.max(np.abs(data)):.3g}) puts w or its multipliers beyond "
+            "float64 (w ~ 1/margin, λ ~ 1/margin²); rescale the data."
+        )
+    return scaled
 
 
 def _certify(
@@ -130,13 +160,18 @@ def _certify(
     dim, n = data.shape
     norm = float(np.linalg.norm(w))
     feasibility = float(max(0.0, np.max(1.0 - margins)))
-    complementarity = float(np.max(multipliers * np.abs(margins - 1.0)) / max(np.sum(multipliers), EPS))
+    complementarity = float(np.max(multipliers * np.abs(margins - 1.0)) / np.sum(multipliers))
     stationarity = float(np.linalg.norm(w - rows.T @ multipliers)) / norm
     # Forming y_i wᵀx_i and Σλ_i y_i x_i rounds by about (d + n)·eps relative to
     # ‖x_i‖‖w‖ (margins are 1 at the active points); the NNLS active-set solve adds a
     # factor of the conditioning of the active rows, for which 100 leaves room.
     scale = float(np.max(np.linalg.norm(data, axis=0))) * norm
     tolerance = 100.0 * (dim + n) * EPS * max(1.0, scale)
+    if tolerance >= 0.5:
+        raise NotConverged(
+            f"the margin is {1 / scale:.3g} of max ‖x_i‖, below what float64 resolves here (rounding "
+            f"tolerance {tolerance:.3g} of the unit margin); cannot decide the max-margin direction."
+        )
     if max(feasibility, complementarity, stationarity) > tolerance:
         raise NotConverged(
             f"max_margin KKT residuals (feasibility {feasibility:.3g}, complementarity "
@@ -153,11 +188,4 @@ def _certify(
         stationarity_residual=stationarity,
         tolerance=tolerance,
         solver=LDP_SOLVER,
-    )
-
-
-def _not_separable(n: int) -> InvalidArgument:
-    return InvalidArgument(
-        f"data with these labels are not linearly separable through the origin (no w with "
-        f"y_i wᵀx_i > 0 for all {n} points), so the hard-margin problem has no solution."
     )

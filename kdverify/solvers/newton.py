@@ -4,8 +4,10 @@ few dozen steps where gradient descent crawls (THEORY.md §6: near ``n = d`` or 
 THEORY.md §6(c): any method whose iterates stay in ``w_0 + span X`` has the limit of gradient
 descent, so it may be used where only the limit matters. The Newton direction
 ``Δ = −(UᵀHU)^{-1}Uᵀ∇L`` (``U`` an orthonormal basis of ``span X``) lies in ``span X``; the step
-length is the best of ``1, 1/2, …, 2^{-30}`` on the loss (the loss is convex along ``Δ``), and the
-run stops at the same certificate as gradient descent, ``span_error_bound + ‖P⊥(w − w_0)‖ ≤ tol``.
+length is the best of ``1, 1/2, …, 2^{-30}`` on the loss (the loss is convex along ``Δ``) — or 1
+when that raises the loss by no more than its rounding and brings the logits closer to their
+targets, near the limit where the loss cannot tell steps apart — and the run stops at the same
+certificate as gradient descent.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kdverify._validation import positive_int
-from kdverify.limits import span_error_bound
+from kdverify._validation import as_float_array, positive_int
+from kdverify.errors import InvalidArgument
 from kdverify.losses import loss_gradient, loss_value
-from kdverify.numerics import sigmoid, sigmoid_prime
-from kdverify.solvers._common import limit_norm, prepare, resolve_tolerance, unbatch
+from kdverify.numerics import sigmoid, sigmoid_prime, softplus
+from kdverify.solvers._common import (
+    EPS,
+    certify,
+    check_interpolable,
+    limit_norm,
+    prepare,
+    resolve_tolerance,
+    unbatch,
+)
 from kdverify.solvers.descent import DescentResult
 
 __all__ = ["newton_refine"]
@@ -42,20 +52,25 @@ def newton_refine(
     reports ``iterations`` as Newton steps and ``method`` says so.
     """
     problem = prepare(data, target_logits, w0)
+    data, logits, start, projector = problem.data, problem.logits, problem.w0, problem.projector
+    current = as_float_array("w", w, ndim=(1, 2))
+    if current.shape not in (start.shape[1:], start.shape):
+        raise InvalidArgument(
+            f"w has shape {current.shape}, but the data need ({start.shape[1]},) or {start.shape}."
+        )
+    current = np.array(np.broadcast_to(current, start.shape))
+    check_interpolable(problem)
     max_iter = positive_int("max_iter", max_iter, min_value=0)
     tolerance = resolve_tolerance(tol, rtol, limit_norm(problem))
-    data, logits, start, projector = problem.data, problem.logits, problem.w0, problem.projector
     targets = sigmoid(logits)
-    current = np.array(np.broadcast_to(np.asarray(w, dtype=np.float64), start.shape))
     basis = projector.basis
     inactive = (np.linalg.norm(basis, axis=-2) == 0).astype(float)  # columns beyond the rank
     iterations = np.zeros(len(data), dtype=np.int64)
     off_span_max = np.zeros(len(data))
     for step in range(max_iter + 1):
-        off_span = np.linalg.norm(projector.complement(current - start), axis=-1)
+        span_bound, off_span, bound = certify(current, start, data, logits, projector)
         off_span_max = np.maximum(off_span_max, off_span)
-        span_bound = span_error_bound(current, data, logits, projector=projector)
-        done = span_bound + off_span <= tolerance
+        done = bound <= tolerance
         if step == max_iter or np.all(done):
             break
         gradient = loss_gradient(current, data, targets)
@@ -67,7 +82,16 @@ def newton_refine(
         )
         candidates = current[:, None, :] + STEP_LENGTHS[None, :, None] * direction[:, None, :]
         losses = loss_value(candidates, data[:, None], targets[:, None])
-        best = np.argmin(losses, axis=1)
+        # Near the limit the loss changes by less than its rounding and the best step is noise;
+        # there the full step (quadratic convergence) is taken when it does not increase the loss
+        # beyond that rounding (about eps times the size of its terms) and brings the logits closer
+        # to the targets, which is what the certificate measures.
+        student = np.einsum("bd,bdn->bn", current, data)
+        rounding = 8 * EPS * np.mean(softplus(student) + np.abs(targets * student), axis=-1)
+        full = np.einsum("bd,bdn->bn", candidates[:, 0], data)
+        closer = np.linalg.norm(full - logits, axis=-1) < np.linalg.norm(student - logits, axis=-1)
+        full_step = closer & (losses[:, 0] <= loss_value(current, data, targets) + rounding)
+        best = np.where(full_step, 0, np.argmin(losses, axis=1))
         moved = ~done
         current[moved] = candidates[moved, best[moved]]
         iterations[moved] += 1
@@ -79,7 +103,7 @@ def newton_refine(
         "span_bound": span_bound,
         "off_span": off_span,
         "off_span_max": off_span_max,
-        "bound": span_bound + off_span,
+        "bound": bound,
     }
     return DescentResult(
         **{name: unbatch(value, problem.single) for name, value in fields.items()},
