@@ -175,3 +175,11 @@ class TestCheckCommand:
         broken = replace(claim, check=lambda instance, budget: Evidence(False, 2.0, "<=", 1.0))
         monkeypatch.setattr("kdverify.claims.suite.get_claim", lambda claim_id: broken)
         assert main(["check", "loss-calculus"]) == 1
+
+
+def test_numpy_verdicts_count_as_violations() -> None:
+    """A check returning a numpy bool False is a violation (``np.False_ is False`` is false)."""
+    evidence = Evidence(np.float64(2.0) <= 1.0, 2.0, "<=", 1.0)
+    assert evidence.holds is False
+    claim = replace(get_claim("loss-calculus"), check=lambda instance, budget: evidence)
+    assert search(claim, "generic", CI, budget=Budget(), max_examples=2).verdict == "falsified"

@@ -117,6 +117,12 @@ class Evidence:
     interval: Mapping[str, Any] | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Checks compute ``holds`` from numpy comparisons; a numpy bool is not ``False`` under
+        # ``is``, so normalise it once here rather than trusting every caller.
+        if self.holds is not None:
+            object.__setattr__(self, "holds", bool(self.holds))
+
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form."""
         return _jsonable(
