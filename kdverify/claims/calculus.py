@@ -7,18 +7,20 @@ error divided by its tolerance, so every instance's evidence reads ``error/toler
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
 from kdverify._validation import FloatArray
 from kdverify.claims._cases import EPS, Case
 from kdverify.claims._instances import GENERIC, generic_problems
-from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.limits import linear_limit
 from kdverify.losses import loss_gradient, loss_hessian, loss_value
 from kdverify.numerics import binary_entropy, sigmoid_prime
 
 CASE_FAMILIES = (GENERIC,)
+Gradient = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
 
 
 def _ratio_evidence(parts: dict[str, tuple[float, float]], **details: object) -> Evidence:
@@ -38,9 +40,12 @@ def _central_difference(f: Callable[[FloatArray], float], w: FloatArray, h: floa
     return np.array([(f(w + h * e) - f(w - h * e)) / (2 * h) for e in np.eye(w.size)])
 
 
-def check_loss_calculus(instance: Instance, budget: Budget) -> Evidence:
+def check_loss_calculus(
+    instance: Instance, budget: Budget, *, gradient: Gradient = loss_gradient, curvature_bound: float = 0.25
+) -> Evidence:
     """∇L and ∇²L against central differences, 0 < σ' ≤ 1/4, and convexity (PSD Hessian and
-    the chord inequality) at the student ``w0`` (or ``w*/T`` when absent)."""
+    the chord inequality) at the student ``w0`` (or ``w*/T`` when absent). ``gradient`` and
+    ``curvature_bound`` are the formulas under test (mutants replace them)."""
     case = Case.from_instance(instance)
     data, targets = case.data, case.teacher.soft_labels(case.data)
     w = case.w0 if instance.get("w0") is not None else case.teacher.target
@@ -51,7 +56,7 @@ def check_loss_calculus(instance: Instance, budget: Budget) -> Evidence:
     value_scale = float(np.mean(np.abs(np.logaddexp(0, data.T @ w)) + np.abs(data.T @ w)))
     gradient_tol = x_norm**3 * h**2 / 60 + 4 * EPS * (1 + value_scale) / h
     numeric_gradient = _central_difference(lambda v: float(loss_value(v, data, targets)), w, h)
-    gradient_error = float(np.max(np.abs(loss_gradient(w, data, targets) - numeric_gradient)))
+    gradient_error = float(np.max(np.abs(gradient(w, data, targets) - numeric_gradient)))
     hessian = loss_hessian(w, data)
     numeric_hessian = np.stack(
         [_central_difference(lambda v, i=i: float(loss_gradient(v, data, targets)[i]), w, h) for i in range(w.size)]
@@ -60,7 +65,7 @@ def check_loss_calculus(instance: Instance, budget: Budget) -> Evidence:
     hessian_error = float(np.max(np.abs(hessian - numeric_hessian)))
     curvature = sigmoid_prime(data.T @ w)
     # σ' ∈ (0, 1/4]: its largest violation measured in units of one ulp of 1/4.
-    curvature_excess = float(max(np.max(curvature) - 0.25, 0.0) + (np.min(curvature) <= 0) * 1.0)
+    curvature_excess = float(max(np.max(curvature) - curvature_bound, 0.0) + (np.min(curvature) <= 0) * 1.0)
     eigen_floor = -float(np.min(np.linalg.eigvalsh(hessian)))
     other = case.teacher.target - w + data[:, 0]
     chord = float(loss_value((w + other) / 2, data, targets)) - 0.5 * float(
@@ -79,14 +84,21 @@ def check_loss_calculus(instance: Instance, budget: Budget) -> Evidence:
     )
 
 
-def check_global_minimizers(instance: Instance, budget: Budget) -> Evidence:
+def mean_entropy(targets: FloatArray) -> float:
+    """``(1/n) Σ H(s_i)`` in nats: the claimed minimum of the distillation loss."""
+    return float(np.mean(binary_entropy(targets)))
+
+
+def check_global_minimizers(
+    instance: Instance, budget: Budget, *, minimum: Callable[[FloatArray], float] = mean_entropy
+) -> Evidence:
     """``L`` at the closed-form minimiser equals the mean binary entropy of the soft labels;
     moving inside ``{Xᵀw = Xᵀw*/T}`` keeps that value; the trained student's loss exceeds it by
     at most ``‖∇L‖·(certified distance)`` (convexity), and no probe point goes below it."""
     case = Case.from_instance(instance)
     data, targets = case.data, case.teacher.soft_labels(case.data)
     minimiser = linear_limit(data, case.teacher, case.w0)
-    entropy = float(np.mean(binary_entropy(targets)))
+    entropy = minimum(targets)
     logits = data.T @ minimiser
     value_scale = float(np.mean(np.abs(np.logaddexp(0, logits)) + np.abs(logits))) + 1.0
     # L(z* + δ) − L(z*) ≤ mean δ²/8 since ∂L/∂z vanishes at z* and ℓ'' ≤ 1/4; δ is the rounding
@@ -128,6 +140,18 @@ CLAIMS = (
         families=CASE_FAMILIES,
         instances=lambda family: generic_problems(),
         check=check_loss_calculus,
+        mutants=(
+            Mutant(
+                "gradient-sign",
+                "∇L = (1/n) X (σ(Xᵀw) + t): the wrong sign of the targets",
+                partial(check_loss_calculus, gradient=lambda w, x, t: loss_gradient(w, x, -t)),
+            ),
+            Mutant(
+                "curvature-bound",
+                "σ' ≤ 1/5: a curvature bound too tight by 20%",
+                partial(check_loss_calculus, curvature_bound=0.2),
+            ),
+        ),
     ),
     Claim(
         id="global-minimizers",
@@ -138,5 +162,12 @@ CLAIMS = (
         families=CASE_FAMILIES,
         instances=lambda family: generic_problems(),
         check=check_global_minimizers,
+        mutants=(
+            Mutant(
+                "entropy-in-bits",
+                "min L = mean binary entropy in bits instead of nats",
+                partial(check_global_minimizers, minimum=lambda t: mean_entropy(t) / np.log(2)),
+            ),
+        ),
     ),
 )

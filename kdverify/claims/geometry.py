@@ -4,6 +4,9 @@ open ``distill-beats-hard-expected`` (THEORY.md §3)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from fractions import Fraction
+from functools import partial
 
 import numpy as np
 from hypothesis import strategies as st
@@ -17,12 +20,13 @@ from kdverify.claims._instances import (
     problems,
     sized_families,
 )
-from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.claims.optimisation import not_converged
 from kdverify.distributions.discrete import Discrete
 from kdverify.errors import NotConverged
 from kdverify.exact import dot
 from kdverify.limits import linear_limit
+from kdverify.linalg import SpanProjector
 from kdverify.numerics import angle, line_angles
 from kdverify.solvers import hard_label_descent, max_margin
 from kdverify.stats import bounded_mean
@@ -36,16 +40,18 @@ def certified_angle_error(w: np.ndarray, distance: float) -> float | None:
     return None if distance >= norm else math.asin(distance / norm)
 
 
-def check_angle_lemma(instance: Instance, budget: Budget) -> Evidence:
-    """From ``w0 = 0``: the trained student's angle to ``w*`` is at most ``min_i α(x_i)``, up
-    to the angle its certified distance to the limit allows."""
+def check_angle_lemma(
+    instance: Instance, budget: Budget, *, aligned: Callable[[np.ndarray], float] = np.min
+) -> Evidence:
+    """From ``w0 = 0``: the trained student's angle to ``w*`` is at most ``min_i α(x_i)``
+    (``aligned`` of the points' angles), up to the angle its certified distance allows."""
     case = Case.from_instance(instance)
     descent = case.train(budget)
     slack = certified_angle_error(descent.w, float(descent.bound)) if descent.converged else None
     if slack is None:
         return not_converged("gradient descent", int(descent.iterations))
     student_angle = float(angle(descent.w, case.teacher.w_star))
-    best_point = float(np.min(line_angles(case.data, case.teacher.w_star)))
+    best_point = float(aligned(line_angles(case.data, case.teacher.w_star)))
     tolerance = slack + ANGLE_ROUNDING
     return Evidence(
         holds=student_angle <= best_point + tolerance,
@@ -71,21 +77,21 @@ def students_at_acute_angle(draw: st.DrawFn, family: str) -> Instance:
     return Instance(family, {"family_params": params, "w": w})
 
 
-def check_risk_angle_lemma(instance: Instance, budget: Budget) -> Evidence:
-    """``R(w) ≤ p(∠(w, w*))``: exactly (rationals) on discrete families, otherwise within the
-    quadrature tolerance, using the upper confidence limit of ``p`` where ``p`` is estimated."""
+def check_risk_angle_lemma(instance: Instance, budget: Budget, *, factor: Fraction = Fraction(1)) -> Evidence:
+    """``R(w) ≤ factor·p(∠(w, w*))`` (``factor = 1``: the lemma): exactly (rationals) on discrete
+    families, otherwise within the families' stated accuracy, using the upper limit of ``p``."""
     distribution = distribution_of(instance)
     if isinstance(distribution, Discrete):
         w = instance.rationals("w")
         w_star = distribution.exact_w_star
         sin2 = 1 - dot(w, w_star) ** 2 / (dot(w, w) * dot(w_star, w_star))
-        risk, bound = distribution.exact_risk(w), distribution.exact_p(sin2)
+        risk, bound = distribution.exact_risk(w), factor * distribution.exact_p(sin2)
         return Evidence(risk <= bound, risk, "<=", bound, exact=True, details={"sin2_beta": sin2})
     w = instance.array("w")
     beta = float(distribution.student_angle(w))
     risk = float(distribution.risk(w))
     _, upper = distribution.p_bounds(np.array([beta]))
-    bound = float(np.asarray(upper).reshape(-1)[0])
+    bound = float(factor) * float(np.asarray(upper).reshape(-1)[0])
     tolerance = numeric_tolerance(distribution)
     return Evidence(
         holds=risk <= bound + tolerance,
@@ -107,6 +113,13 @@ ANGLE_CLAIMS = (
         families=DATA_FAMILIES,
         instances=lambda family: problems(family, init=False),
         check=check_angle_lemma,
+        mutants=(
+            Mutant(
+                "half-angle",
+                "∠(ŵ, w*) ≤ min_i α(x_i)/2: a bound too tight by a factor 2",
+                partial(check_angle_lemma, aligned=lambda angles: float(np.min(angles)) / 2),
+            ),
+        ),
     ),
     Claim(
         id="risk-angle-lemma",
@@ -117,6 +130,13 @@ ANGLE_CLAIMS = (
         families=DISTRIBUTION_FAMILIES,
         instances=students_at_acute_angle,
         check=check_risk_angle_lemma,
+        mutants=(
+            Mutant(
+                "tight-by-tenth",
+                "R(w) ≤ 0.9·p(β): a bound too tight by 10%",
+                partial(check_risk_angle_lemma, factor=Fraction(9, 10)),
+            ),
+        ),
     ),
 )
 
@@ -124,13 +144,18 @@ ANGLE_CLAIMS = (
 HARD_LABEL_CHECKPOINTS = (10, 100, 1000)
 
 
-def check_distill_best_in_span(instance: Instance, budget: Budget) -> Evidence:
+def check_distill_best_in_span(
+    instance: Instance,
+    budget: Budget,
+    *,
+    distilled_direction: Callable[[SpanProjector, np.ndarray], np.ndarray] = SpanProjector.project,
+) -> Evidence:
     """Hard-label gradient descent from 0 stays in ``span X`` (to rounding), and neither its
     iterates (at a few checkpoints) nor its max-margin limit direction are better aligned with
     ``w*`` than ``P w*``; on isotropic data also ``R(P w*) ≤ R(hard)``."""
     case = Case.from_instance(instance)
     projector = case.projector
-    distilled = projector.project(case.teacher.w_star)
+    distilled = distilled_direction(projector, case.teacher.w_star)
     if not np.any(distilled):
         return Evidence(None, "P w* = 0", "<=", "angle undefined")
     best = float(angle(distilled, case.teacher.w_star))
@@ -213,6 +238,13 @@ CLAIMS = (
         families=DATA_FAMILIES,
         instances=lambda family: problems(family, init=False, off_boundary=True),
         check=check_distill_best_in_span,
+        mutants=(
+            Mutant(
+                "wrong-subspace",
+                "the distilled student P⊥w* instead of P w*",
+                partial(check_distill_best_in_span, distilled_direction=SpanProjector.complement),
+            ),
+        ),
     ),
     Claim(
         id="distill-beats-hard-expected",

@@ -3,7 +3,9 @@ monotonicity", ``monotone-risk-pointwise`` and ``monotone-risk-expected`` (THEOR
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ from kdverify.claims._instances import (
     problems,
     sized_families,
 )
-from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.claims.geometry import certified_angle_error
 from kdverify.claims.optimisation import not_converged
 from kdverify.distributions.discrete import Discrete
@@ -27,6 +29,7 @@ from kdverify.exact import exact_student
 from kdverify.expected import exact_expected_risk
 from kdverify.limits import linear_limit
 from kdverify.numerics import angle
+from kdverify.teacher import Teacher
 
 
 @st.composite
@@ -59,15 +62,18 @@ def _extended(case: Case, instance: Instance) -> Case:
     return case.with_data(np.hstack([case.data, instance.array("extension").T]))
 
 
-def check_monotone_distance(instance: Instance, budget: Budget) -> Evidence:
+def check_monotone_distance(
+    instance: Instance, budget: Budget, *, target_of: Callable[[Teacher], np.ndarray] = lambda t: t.target
+) -> Evidence:
     """Trained students on ``X`` and ``X' ⊇ X``: ``‖ŵ_{X'} − w*/T‖ ≤ ‖ŵ_X − w*/T‖`` up to the sum of
-    their certified distances; from ``w0 = 0`` also the angles (and ``p`` of the angles)."""
+    their certified distances; from ``w0 = 0`` also the angles (and ``p`` of the angles).
+    ``target_of`` gives the point the distances are measured to (``w*/T``)."""
     small = Case.from_instance(instance)
     large = _extended(small, instance)
     runs = [case.train(budget) for case in (small, large)]
     if not all(run.converged for run in runs):
         return not_converged("gradient descent", max(int(run.iterations) for run in runs))
-    target = small.teacher.target
+    target = target_of(small.teacher)
     distances = [float(np.linalg.norm(run.w - target)) for run in runs]
     tolerance = sum(float(run.bound) for run in runs)
     details: dict[str, Any] = {"distance_small": distances[0], "distance_large": distances[1]}
@@ -160,6 +166,13 @@ CLAIMS = (
         families=DATA_FAMILIES,
         instances=nested_problems,
         check=check_monotone_distance,
+        mutants=(
+            Mutant(
+                "no-temperature",
+                "distances measured to w* instead of w*/T",
+                partial(check_monotone_distance, target_of=lambda teacher: teacher.w_star),
+            ),
+        ),
     ),
     Claim(
         id="monotone-risk-pointwise",

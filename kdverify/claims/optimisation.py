@@ -3,19 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 from hypothesis import strategies as st
 
+from kdverify._validation import FloatArray
 from kdverify.claims._cases import EPS, Case, descent_rounding
 from kdverify.claims._instances import DATA_FAMILIES, problems
-from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.exact import dot, exact_student
 from kdverify.limits import deep_limit, linear_limit
+from kdverify.linalg import SpanProjector, span_projector
 from kdverify.numerics import angle
 from kdverify.solvers import balance_defect, balanced_init, gradient_flow, small_init, train_deep_distilled
 from kdverify.strategies import deep_architectures
+from kdverify.teacher import Teacher
+
+LinearLimit = Callable[[FloatArray, Teacher, FloatArray], FloatArray]
+DeepLimit = Callable[[FloatArray, Teacher, FloatArray, FloatArray], FloatArray]
 
 
 def not_converged(what: str, iterations: int) -> Evidence:
@@ -28,18 +36,32 @@ def _ratio(error: float, tolerance: float) -> float:
     return 0.0 if error == 0 else error / tolerance
 
 
-def check_span_invariance(instance: Instance, budget: Budget) -> Evidence:
+def off_span_change(projector: SpanProjector, w: FloatArray, w0: FloatArray) -> FloatArray:
+    """``P⊥(w − w_0)``: what the invariance says stays zero."""
+    return projector.complement(w - w0)
+
+
+def check_span_invariance(
+    instance: Instance,
+    budget: Budget,
+    *,
+    invariant: Callable[[SpanProjector, FloatArray, FloatArray], FloatArray] = off_span_change,
+) -> Evidence:
     """``‖P⊥(w_k − w_0)‖`` over every gradient-descent iterate and every accepted step of the
-    flow stays within the rounding those runs can accumulate."""
+    flow stays within the rounding those runs can accumulate. The solvers measure the drift at
+    every iterate; ``invariant`` (the statement under test) is also evaluated at the end points."""
     case = Case.from_instance(instance)
     descent = case.train(Budget(budget.alpha, budget.trials, min(budget.max_iter, 20_000)), check_every=1)
-    descent_drift, descent_tol = float(descent.off_span_max), descent_rounding(case, descent)
     flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
+    projector = case.projector
+    descent_drift = max(float(descent.off_span_max), float(np.linalg.norm(invariant(projector, descent.w, case.w0))))
+    flow_drift = max(flow.off_span_max, float(np.linalg.norm(invariant(projector, flow.w, case.w0))))
+    descent_tol = descent_rounding(case, descent)
     # The integrator's own error per step is within ode_atol + ode_rtol·‖w‖ in every coordinate,
     # and it has no reason to stay in w0 + span X beyond that; we allow it per accepted step.
     size = float(max(np.linalg.norm(flow.w), np.linalg.norm(case.w0), 1.0))
     flow_tol = flow.steps * np.sqrt(case.data.shape[0]) * (flow.ode_atol + flow.ode_rtol * size)
-    ratio = max(_ratio(descent_drift, descent_tol), _ratio(flow.off_span_max, flow_tol))
+    ratio = max(_ratio(descent_drift, descent_tol), _ratio(flow_drift, flow_tol))
     return Evidence(
         holds=ratio <= 1.0,
         lhs=ratio,
@@ -47,16 +69,17 @@ def check_span_invariance(instance: Instance, budget: Budget) -> Evidence:
         rhs=1.0,
         details={
             "descent": {"drift": descent_drift, "tolerance": descent_tol, "iterations": int(descent.iterations)},
-            "flow": {"drift": flow.off_span_max, "tolerance": flow_tol, "steps": flow.steps, "method": flow.method},
+            "flow": {"drift": flow_drift, "tolerance": flow_tol, "steps": flow.steps, "method": flow.method},
         },
     )
 
 
-def check_linear_bias(instance: Instance, budget: Budget) -> Evidence:
+def check_linear_bias(instance: Instance, budget: Budget, *, limit_formula: LinearLimit = linear_limit) -> Evidence:
     """Gradient descent and gradient flow end within their certified distance of
-    ``P w*/T + P⊥ w0`` (and of ``w*/T`` when ``rank X = d``)."""
+    ``P w*/T + P⊥ w0`` (and of ``w*/T`` when ``rank X = d``); ``limit_formula`` is the closed
+    form under test."""
     case = Case.from_instance(instance)
-    limit = linear_limit(case.data, case.teacher, case.w0)
+    limit = limit_formula(case.data, case.teacher, case.w0)
     descent = case.train(budget)
     if not descent.converged:
         return not_converged("gradient descent", int(descent.iterations))
@@ -88,7 +111,7 @@ def check_linear_bias(instance: Instance, budget: Budget) -> Evidence:
 DEEP_MAX_ITER = 20_000
 
 
-def check_deep_bias(instance: Instance, budget: Budget) -> Evidence:
+def check_deep_bias(instance: Instance, budget: Budget, *, limit_formula: DeepLimit = deep_limit) -> Evidence:
     """Deep linear student by gradient descent: ``W_1(t)P⊥`` never moves beyond rounding, and when
     the end-to-end vector converges it is within its certificate of
     ``P w*/T + P⊥ W_1(0)ᵀ v_∞``. Reports whether a balanced init converged."""
@@ -109,7 +132,7 @@ def check_deep_bias(instance: Instance, budget: Budget) -> Evidence:
     drift_tol = 4 * EPS * (run.iterations + 1) * (depth + n + 2) * sizes * (1 + sizes**depth)
     parts = {"first-layer-drift": (run.first_layer_drift, drift_tol)}
     if run.converged:
-        limit = deep_limit(case.data, case.teacher, layers[0], run.upper_product)
+        limit = limit_formula(case.data, case.teacher, layers[0], run.upper_product)
         rounding = run.first_layer_drift * float(np.linalg.norm(run.upper_product)) + case.closed_form_error()
         parts["limit"] = (float(np.linalg.norm(run.w - limit)), run.span_bound + rounding + drift_tol)
     ratios = {name: error / tolerance for name, (error, tolerance) in parts.items()}
@@ -179,6 +202,13 @@ CLAIMS = (
         families=DATA_FAMILIES,
         instances=problems,
         check=check_span_invariance,
+        mutants=(
+            Mutant(
+                "off-span-vanishes",
+                "P⊥w(t) = 0 instead of P⊥w(t) = P⊥w0",
+                partial(check_span_invariance, invariant=lambda projector, w, w0: projector.complement(w)),
+            ),
+        ),
     ),
     Claim(
         id="optimization-bias-linear",
@@ -189,6 +219,30 @@ CLAIMS = (
         families=DATA_FAMILIES,
         instances=problems,
         check=check_linear_bias,
+        mutants=(
+            Mutant(
+                "no-off-span-term",
+                "the limit P w*/T, without the P⊥w0 term",
+                partial(check_linear_bias, limit_formula=lambda x, teacher, w0: linear_limit(x, teacher)),
+            ),
+            Mutant(
+                "no-temperature",
+                "the limit P w* + P⊥w0: the temperature forgotten",
+                partial(
+                    check_linear_bias,
+                    limit_formula=lambda x, teacher, w0: linear_limit(x, Teacher(teacher.w_star), w0),
+                ),
+            ),
+            Mutant(
+                "wrong-subspace",
+                "P⊥w*/T + P w0: the projections swapped",
+                partial(
+                    check_linear_bias,
+                    limit_formula=lambda x, teacher, w0: span_projector(x).complement(teacher.target)
+                    + span_projector(x).project(w0),
+                ),
+            ),
+        ),
     ),
     Claim(
         id="optimization-bias-deep",
@@ -204,6 +258,13 @@ CLAIMS = (
             extra={"architecture": deep_architectures(), "init_seed": st.integers(0, 2**32 - 1)},
         ),
         check=check_deep_bias,
+        mutants=(
+            Mutant(
+                "ignores-first-layer",
+                "the deep limit P w*/T, ignoring W_1(0)",
+                partial(check_deep_bias, limit_formula=lambda x, teacher, first, upper: linear_limit(x, teacher)),
+            ),
+        ),
     ),
     Claim(
         id="temperature-monotone",

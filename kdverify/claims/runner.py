@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import given
+from hypothesis import Phase, given
 from hypothesis import seed as hypothesis_seed
 
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
@@ -136,13 +136,15 @@ def search(
     database: object = None,
     on_example: Callable[[SearchResult], None] | None = None,
     on_violation: Callable[[SearchResult, Instance, Evidence], None] | None = None,
+    shrink: bool = True,
 ) -> SearchResult:
     """Search ``claim`` on ``family`` within ``profile`` and return the verdict with its evidence.
 
     ``budget`` fixes what each check may spend (its ``alpha`` is this search's share of δ);
     ``seed`` fixes hypothesis's randomness when the profile is not derandomised; ``database``
     (a hypothesis example database) makes found counterexamples survive the process;
-    ``on_violation`` sees every violating instance as it is found and while it shrinks.
+    ``on_violation`` sees every violating instance as it is found and while it shrinks;
+    ``shrink=False`` stops at the first violation (the self-test only asks whether one exists).
     """
     result = SearchResult(claim, family, budget=budget)
     strategy = claim.instances(family)
@@ -163,6 +165,8 @@ def search(
     settings = profile.hypothesis_settings(statistical=claim.statistical, database=database)
     if max_examples is not None:
         settings = type(settings)(settings, max_examples=max_examples)
+    if not shrink:
+        settings = type(settings)(settings, phases=[phase for phase in settings.phases if phase is not Phase.shrink])
     test = settings(given(strategy)(probe))
     # Key the example database by claim and family, not by this closure's source code.
     test._hypothesis_internal_database_key = f"kdverify:{claim.id}:{family}".encode()  # type: ignore[attr-defined]

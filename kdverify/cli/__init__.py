@@ -17,7 +17,7 @@ from kdverify.errors import KDVerifyError  # noqa: E402
 
 __all__ = ["main"]
 
-VERB_MODULES = ("families", "bound", "derive", "list_claims", "check", "hunt", "replay")
+VERB_MODULES = ("families", "bound", "derive", "list_claims", "check", "hunt", "replay", "selftest", "curve", "report")
 
 EXIT_USAGE = 2
 

@@ -1,0 +1,101 @@
+"""``kdverify curve``: ``E R_n`` against ``n`` for trained students, with confidence bands and
+the risk bounds, as a PNG, a CSV and a JSON file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kdverify.cli._args import add_family_arguments, parse_params, sample_sizes
+from kdverify.cli._table import format_table
+from kdverify.distributions import family_from_params
+from kdverify.errors import InvalidArgument
+from kdverify.experiments.curves import COLUMNS, Curve, CurvePoint, risk_curve
+from kdverify.experiments.files import csv_text, ensure_directory, write_text_atomic
+from kdverify.experiments.plotting import plot_curve, require_matplotlib
+from kdverify.experiments.students import STUDENTS, Training, parse_students
+from kdverify.jsonio import write_json_atomic
+from kdverify.progress import ProgressBar
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "curve",
+        help="plot E R_n against n for trained students, with confidence bands and the bounds",
+        description="Writes DIR/<family>-curve.png, .csv and .json (byte-identical for a given seed).",
+    )
+    add_family_arguments(parser)
+    parser.add_argument("--n", type=sample_sizes, required=True, help="sizes: N, N1,N2 or START:STOP[:STEP]")
+    parser.add_argument("--trials", type=int, required=True, help="training sets per n")
+    parser.add_argument(
+        "--student",
+        default="distilled,hard",
+        help=f"comma-separated student kinds (default distilled,hard): {', '.join(STUDENTS)}",
+    )
+    parser.add_argument("--temperature", type=float, default=1.0, help="teacher temperature T (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training sets (default 0)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="confidence of each interval (default 0.95)")
+    parser.add_argument("--max-iter", type=int, default=Training.max_iter, help="GD steps before Newton finishes")
+    parser.add_argument("--out", default="kdverify-curve", help="output directory (default ./kdverify-curve)")
+    parser.set_defaults(func=run)
+
+
+def write_curve(curve: Curve, directory: Path, stem: str) -> dict[str, Path]:
+    """Write ``stem``.json, .csv and .png into ``directory``; returns the paths by suffix."""
+    rows = [point.row() for point in curve.points]
+    return {
+        "json": write_json_atomic(directory / f"{stem}.json", curve.to_json()),
+        "csv": write_text_atomic(directory / f"{stem}.csv", csv_text(COLUMNS, rows)),
+        "png": plot_curve(curve, directory / f"{stem}.png"),
+    }
+
+
+def summary(curve: Curve) -> str:
+    """The curve as a terminal table."""
+    rows = [
+        [
+            p.n,
+            p.student,
+            f"{p.risk.mean:.4g}",
+            f"[{p.risk.lower:.4g}, {p.risk.upper:.4g}]",
+            f"{p.p_angle.mean:.4g}",
+            f"{p.bound:.4g}",
+            "/".join("-" if v is None else str(v) for v in p.counts.values()),
+        ]
+        for p in curve.points
+    ]
+    header = ["n", "student", "E R_n", "interval", "E p(angle)", "bound", "certified/newton/uncertified"]
+    return format_table(header, rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.trials < 1:
+        raise InvalidArgument(f"--trials={args.trials} must be >= 1.")
+    students = parse_students(args.student)
+    family = family_from_params(args.family, parse_params(args.param))
+    training = Training(max_iter=args.max_iter)
+    require_matplotlib()
+    directory = ensure_directory(args.out)
+    with ProgressBar(len(args.n) * len(students), "curve") as bar:
+        done: list[CurvePoint] = []
+
+        def advance(point: CurvePoint) -> None:
+            done.append(point)
+            bar.update(len(done), f"n={point.n} {point.student}")
+
+        curve = risk_curve(
+            family,
+            args.n,
+            students=students,
+            trials=args.trials,
+            temperature=args.temperature,
+            seed=args.seed,
+            training=training,
+            confidence=args.confidence,
+            on_point=advance,
+        )
+    print(f"# {family.describe()}  T={args.temperature:g}  trials={args.trials}  seed={args.seed}")
+    print(summary(curve))
+    for path in write_curve(curve, directory, f"{family.name}-curve").values():
+        print(f"wrote {path}")
+    return 0

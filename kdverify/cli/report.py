@@ -1,0 +1,66 @@
+"""``kdverify report``: one Markdown report with PNG figures — the verdict table of
+``kdverify check`` and the five experiments of THEORY.md §5."""
+
+from __future__ import annotations
+
+import argparse
+
+from kdverify.errors import InvalidArgument
+from kdverify.experiments.paper import EXPERIMENTS
+from kdverify.experiments.plotting import require_matplotlib
+from kdverify.experiments.report import scale_for, write_report
+from kdverify.profiles import PROFILES
+from kdverify.progress import ProgressBar
+
+# Progress ticks of each experiment (its (size, student) or (size, δ) points), for the bar.
+TICKS = {"geometry": 63, "bias": 24, "monotonicity": 32, "deep": 24, "real": 56}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write a Markdown report: the verdict table and the paper's five experiments",
+        description="Writes DIR/report.md with PNG figures, report.json, check.json and check.txt.",
+    )
+    parser.add_argument("--out", default="kdverify-report", help="output directory (default ./kdverify-report)")
+    parser.add_argument("--profile", default="ci", choices=sorted(PROFILES), help="budget profile (default: ci)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the experiments (default 0)")
+    parser.add_argument("--trials", type=int, help="override the profile's training sets per point")
+    parser.add_argument("--max-n", type=int, help="cap every grid of training set sizes (quick runs)")
+    parser.add_argument("--claim", action="append", default=[], metavar="ID", help="narrow the check (repeatable)")
+    parser.add_argument("--family", action="append", default=[], help="narrow the check to a family (repeatable)")
+    parser.add_argument(
+        "--experiments",
+        default=",".join(EXPERIMENTS),
+        help=f"comma-separated experiments to run (default all: {','.join(EXPERIMENTS)})",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("trials", "max_n"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InvalidArgument(f"--{name.replace('_', '-')}={value} must be >= 1.")
+    experiments = [name.strip() for name in args.experiments.split(",") if name.strip()]
+    require_matplotlib()
+    scale = scale_for(args.profile, args.trials, args.max_n)
+    with ProgressBar(sum(TICKS.get(name, 1) for name in experiments), "report") as bar:
+        done = [0]
+
+        def tick(note: str) -> None:
+            done[0] += 1
+            bar.update(done[0], note)
+
+        path = write_report(
+            args.out,
+            profile=args.profile,
+            seed=args.seed,
+            scale=scale,
+            claims=args.claim,
+            families=args.family,
+            experiments=experiments,
+            tick=tick,
+        )
+    print(f"wrote {path}")
+    return 0

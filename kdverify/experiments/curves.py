@@ -1,0 +1,182 @@
+"""Risk curves: ``E R_n`` against ``n`` for trained students, with exact confidence intervals,
+the paper's bound ``min_θ [p(θ) + p(π/2 − θ)^n]`` and the per-dataset bound ``E[p(∠(ŵ, w*))]``.
+
+For each ``n`` the same ``trials`` training sets are shared by every student (a paired
+comparison). Randomness is keyed by ``(seed, n)`` for the data and ``(seed, n, student)`` for
+initialisations and the randomised Clopper–Pearson intervals, so a curve is reproducible point
+by point and adding a student or a size does not change the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kdverify._validation import FloatArray, positive_int, probability
+from kdverify.bounds import risk_bound
+from kdverify.distributions.base import HALF_PI, Family
+from kdverify.errors import InvalidArgument
+from kdverify.experiments.students import STUDENTS, Training, train_students
+from kdverify.stats import MeanEstimate, bounded_mean
+
+__all__ = ["COLUMNS", "Curve", "CurvePoint", "family_bound", "p_of_angle", "risk_curve", "student_seed"]
+
+COLUMNS = (
+    "n",
+    "student",
+    "trials",
+    "risk_mean",
+    "risk_lower",
+    "risk_upper",
+    "p_angle_mean",
+    "p_angle_lower",
+    "p_angle_upper",
+    "bound",
+    "bound_theta",
+    "certified",
+    "newton_finished",
+    "uncertified",
+)
+"""The columns of a curve's CSV file, one row per ``(n, student)``."""
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One ``(n, student)`` point: ``E R_n`` and ``E p(∠(ŵ, w*))`` with their intervals, the
+    risk bound at ``n`` (and its minimiser ``θ``) and the training counts of the batch."""
+
+    n: int
+    student: str
+    risk: MeanEstimate
+    p_angle: MeanEstimate
+    bound: float
+    bound_theta: float
+    counts: dict[str, int | None]
+
+    def row(self) -> dict[str, Any]:
+        """The CSV/JSON row with the :data:`COLUMNS`."""
+        return {
+            "n": self.n,
+            "student": self.student,
+            "trials": self.risk.trials,
+            "risk_mean": self.risk.mean,
+            "risk_lower": self.risk.lower,
+            "risk_upper": self.risk.upper,
+            "p_angle_mean": self.p_angle.mean,
+            "p_angle_lower": self.p_angle.lower,
+            "p_angle_upper": self.p_angle.upper,
+            "bound": self.bound,
+            "bound_theta": self.bound_theta,
+            **self.counts,
+        }
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A whole risk curve with everything needed to reproduce it (no timings, no paths)."""
+
+    family: Family
+    students: tuple[str, ...]
+    trials: int
+    temperature: float
+    seed: int
+    confidence: float
+    training: Training
+    points: tuple[CurvePoint, ...] = field(default=())
+
+    def select(self, student: str) -> list[CurvePoint]:
+        """The points of one student, in order of ``n``."""
+        return sorted((p for p in self.points if p.student == student), key=lambda p: p.n)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON: the setting, how each student was trained, and the rows."""
+        return {
+            "family": self.family.name,
+            "description": self.family.describe(),
+            "params": self.family.params(),
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "trials": self.trials,
+            "confidence": self.confidence,
+            "interval": "randomised Clopper–Pearson (exact) per point, not simultaneous",
+            "students": {student: self.training.describe(student) for student in self.students},
+            "columns": list(COLUMNS),
+            "rows": [point.row() for point in self.points],
+        }
+
+
+def student_seed(seed: int, n: int, student: str) -> np.random.Generator:
+    """The generator of one ``(n, student)`` point, keyed by the student's place in :data:`STUDENTS`."""
+    return np.random.default_rng([seed, n, 1 + STUDENTS.index(student)])
+
+
+def family_bound(family: Family, n: int) -> tuple[float, float]:
+    """``min_θ [p(θ) + p(π/2 − θ)^n]`` and its ``θ``, from the upper limit of ``p`` (so the bound
+    stays an upper bound for families whose ``p`` is estimated), exactly for step functions."""
+    bound = risk_bound(lambda theta: family.p_bounds(theta)[1], n, breakpoints=family.breakpoints())
+    return bound.value, bound.theta
+
+
+def p_of_angle(family: Family, students: FloatArray) -> FloatArray:
+    """``p(∠(w, w*))`` per student (upper limit of ``p``), ``1`` for a zero student or an angle
+    ``≥ π/2`` — the risk-angle lemma's bound on each student's risk."""
+    beta = family.student_angle(students)
+    aligned = ~np.isnan(beta) & (beta < HALF_PI)
+    values = np.ones(beta.shape)
+    values[aligned] = family.p_bounds(beta[aligned])[1]
+    return values
+
+
+def risk_curve(
+    family: Family,
+    sizes: Sequence[int],
+    *,
+    students: Sequence[str] = ("distilled", "hard"),
+    trials: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    training: Training | None = None,
+    confidence: float = 0.95,
+    on_point: Callable[[CurvePoint], None] | None = None,
+) -> Curve:
+    """Estimate ``E R_n`` for every size in ``sizes`` and every student in ``students``.
+
+    >>> from kdverify.distributions import Isotropic
+    >>> curve = risk_curve(Isotropic(3), [1, 4], students=["distilled"], trials=20)
+    >>> [round(p.risk.mean, 3) for p in curve.points][1]
+    0.0
+    """
+    sizes = [positive_int("n", n) for n in sizes]
+    if not sizes or len(set(sizes)) != len(sizes):
+        raise InvalidArgument(f"sizes={list(sizes)!r} must be a non-empty list of distinct sizes.")
+    unknown = [s for s in students if s not in STUDENTS]
+    if not students or unknown:
+        raise InvalidArgument(f"students={list(students)!r}: choose from {', '.join(STUDENTS)}.")
+    trials = positive_int("trials", trials)
+    confidence = probability("confidence", confidence)
+    training = training or Training()
+    teacher = family.teacher(temperature)
+    points = []
+    for n in sizes:
+        data = family.sample(n, np.random.default_rng([seed, n]), trials=trials)
+        bound, theta = family_bound(family, n)
+        for student in students:
+            rng = student_seed(seed, n, student)
+            trained = train_students(student, data, teacher, training, rng=rng)
+            point = CurvePoint(
+                n=n,
+                student=student,
+                # A discrete risk is a float sum of weights, which may pass 1 by a rounding error.
+                risk=bounded_mean(np.clip(family.risk(trained.w), 0, 1), confidence=confidence, rng=rng),
+                p_angle=bounded_mean(p_of_angle(family, trained.w), confidence=confidence, rng=rng),
+                bound=bound,
+                bound_theta=theta,
+                counts=trained.counts(),
+            )
+            points.append(point)
+            if on_point is not None:
+                on_point(point)
+    return Curve(family, tuple(students), trials, float(temperature), seed, confidence, training, tuple(points))
