@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kdverify.errors import CertificateError, InvalidArgument
 
@@ -34,17 +35,16 @@ def ensure_writable(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
-    """Write ``payload`` as indented, key-sorted JSON so that readers see the old file or the
-    new one, never a truncated one; byte-identical for equal payloads."""
+def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(stream)`` on a temporary binary file next to ``path``, then rename it over
+    ``path``, so that readers see the old file or the new one, never a truncated one."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
+            with os.fdopen(handle, "wb") as stream:
+                write(stream)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.replace(temporary, target)
@@ -53,9 +53,16 @@ def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
             raise
     except OSError as error:
         raise _cannot_write(target, error) from None
-    except ValueError as error:
-        raise InvalidArgument(f"cannot write {target}: the result is not valid JSON ({error})") from None
     return target
+
+
+def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
+    """Write ``payload`` atomically as indented, key-sorted JSON; byte-identical for equal payloads."""
+    try:
+        text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    except ValueError as error:
+        raise InvalidArgument(f"cannot write {path}: the result is not valid JSON ({error})") from None
+    return write_atomic(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from kdverify.errors import InvalidArgument
+from kdverify.jsonio import write_atomic
 
 __all__ = ["csv_text", "ensure_directory", "write_atomic", "write_text_atomic"]
 
@@ -29,25 +29,6 @@ def ensure_directory(path: str | os.PathLike[str]) -> Path:
     if not os.access(directory, os.W_OK | os.X_OK):
         raise InvalidArgument(f"--out={str(path)!r} is not a writable directory.")
     return directory
-
-
-def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write(stream)`` on a temporary binary file next to ``path``, then rename it."""
-    target = Path(path)
-    try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                write(stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as error:
-        raise InvalidArgument(f"cannot write {target}: {error.strerror or error}") from None
-    return target
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
