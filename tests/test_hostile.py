@@ -509,7 +509,12 @@ CLI_CASES = [
     ("bound-param-dim-huge", ["bound", "--family", "isotropic", "--n", "3", "--param", "dim=100000000"], "dim="),
     ("bound-trials-zero", ["bound", "--family", "isotropic", "--n", "3", "--trials", "0"], "--trials=0"),
     ("bound-confidence", ["bound", "--family", "isotropic", "--n", "3", "--estimate", "--confidence", "2"],
-     "confidence=2.0"),
+     "'2' must lie strictly between 0 and 1"),
+    ("bound-param-without-equals", ["bound", "--family", "isotropic", "--n", "3", "--param", "dimx"], "key=value"),
+    ("bound-temperature-zero", ["bound", "--family", "isotropic", "--n", "3", "--temperature", "0"], "temperature"),
+    ("bound-temperature-nan", ["bound", "--family", "isotropic", "--n", "3", "--temperature", "nan"], "temperature"),
+    ("bound-n-huge-range", ["bound", "--family", "isotropic", "--n", "1:1000000000000"], "sizes must lie in"),
+    ("bound-n-empty-range", ["bound", "--family", "isotropic", "--n", "5:3"], "names no size"),
     ("bound-estimate-too-large", ["bound", "--family", "isotropic", "--n", "10000000", "--estimate"], "coordinates"),
     ("bound-json-unwritable", ["bound", "--family", "isotropic", "--n", "3", "--json", "/proc/nope/x.json"],
      "cannot write /proc/nope/x.json"),
@@ -548,39 +553,6 @@ def test_check_json_unwritable_exits_2(capsys: pytest.CaptureFixture[str]) -> No
     """An unwritable --json path is a usage error (the one quick claim keeps this test short)."""
     status, _, err = run_cli(["check", "loss-calculus", "--json", "/proc/nope/x.json"], capsys)
     assert status == EXIT_USAGE and "cannot write /proc/nope/x.json" in err and "Traceback" not in err
-
-
-# Known command-line defects (reported, not in files this suite owns): strict expected failures,
-# so the fix is noticed as soon as it lands.
-CLI_DEFECTS = [
-    pytest.param(
-        ["bound", "--family", "isotropic", "--n", "3", "--param", "dimx"],
-        "key=value",
-        marks=pytest.mark.xfail(
-            strict=True, reason="cli/_args.parse_params raises argparse.ArgumentTypeError outside argparse"
-        ),
-        id="bound-param-without-equals",
-    ),
-    pytest.param(
-        ["bound", "--family", "isotropic", "--n", "3", "--temperature", "0"],
-        "temperature",
-        marks=pytest.mark.xfail(strict=True, reason="bound accepts --temperature 0 when --estimate is absent"),
-        id="bound-temperature-zero",
-    ),
-    pytest.param(
-        ["bound", "--family", "isotropic", "--n", "3", "--temperature", "nan"],
-        "temperature",
-        marks=pytest.mark.xfail(strict=True, reason="bound accepts --temperature nan when --estimate is absent"),
-        id="bound-temperature-nan",
-    ),
-]
-
-
-@pytest.mark.parametrize(("argv", "fragment"), CLI_DEFECTS)
-def test_cli_known_defects(capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str) -> None:
-    """As test_cli_usage_error, for the defects listed above."""
-    status, _, err = run_cli(argv, capsys)
-    assert status == EXIT_USAGE and fragment in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,26 @@
-"""Argument types shared by the verbs: sample-size ranges and ``key=value`` family parameters."""
+"""Argument types shared by the verbs: sample-size ranges, ``key=value`` family parameters and
+positive finite numbers. Each raises ``argparse.ArgumentTypeError``, so argparse reports the bad
+argument with the usage line and exit status 2."""
 
 from __future__ import annotations
 
 import argparse
+import math
+from pathlib import Path
 
-__all__ = ["add_family_arguments", "parse_params", "sample_sizes"]
+from kdverify.errors import InvalidArgument
+from kdverify.jsonio import ensure_writable
+
+__all__ = [
+    "add_family_arguments",
+    "confidence_level",
+    "param_pair",
+    "parse_params",
+    "positive_float",
+    "sample_sizes",
+    "writable_directory",
+    "writable_file",
+]
 
 MAX_SAMPLE_SIZE = 10**7
 
@@ -15,37 +31,73 @@ def sample_sizes(text: str) -> list[int]:
     >>> sample_sizes("1:7:3"), sample_sizes("4,2")
     ([1, 4, 7], [4, 2])
     """
+    out_of_range = argparse.ArgumentTypeError(f"--n={text!r}: sizes must lie in 1..{MAX_SAMPLE_SIZE}")
     sizes: list[int] = []
     try:
         for part in text.split(","):
             fields = [int(field) for field in part.split(":")]
-            if len(fields) == 1:
-                sizes.append(fields[0])
-            elif len(fields) in (2, 3):
-                start, stop, step = (*fields, 1)[:3]
-                if step < 1:
-                    raise ValueError
-                sizes.extend(range(start, stop + 1, step))
-            else:
+            if len(fields) == 1:  # "N" is the range N:N
+                fields *= 2
+            if len(fields) > 3 or (len(fields) == 3 and fields[2] < 1):
                 raise ValueError
+            # Bounds are checked before a range is built: "1:10**12" must not allocate.
+            if min(fields[:2]) < 1 or max(fields[:2]) > MAX_SAMPLE_SIZE:
+                raise out_of_range
+            start, stop, step = (*fields, 1)[:3]
+            sizes.extend(range(start, stop + 1, step))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--n={text!r} is not a size list; write N, N1,N2,… or START:STOP[:STEP]"
         ) from None
-    if not sizes or min(sizes) < 1 or max(sizes) > MAX_SAMPLE_SIZE:
-        raise argparse.ArgumentTypeError(f"--n={text!r}: sizes must lie in 1..{MAX_SAMPLE_SIZE}")
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"--n={text!r} names no size (is START > STOP?)")
     return sizes
 
 
-def parse_params(pairs: list[str]) -> dict[str, str]:
-    """Turn ``["a=2", "b=3"]`` into ``{"a": "2", "b": "3"}``; values stay strings for the family."""
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise argparse.ArgumentTypeError(f"--param {pair!r} is not of the form key=value")
-        params[key.strip()] = value.strip()
-    return params
+def positive_float(text: str) -> float:
+    """A finite number > 0 (temperatures, scales): ``0``, ``-1``, ``nan`` and ``inf`` are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def confidence_level(text: str) -> float:
+    """A confidence level strictly between 0 and 1."""
+    value = positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must lie strictly between 0 and 1")
+    return value
+
+
+def writable_file(text: str) -> Path:
+    """An output file whose directory exists (created if needed) and accepts new files, checked
+    when the arguments are parsed so that a long run cannot fail at its end."""
+    try:
+        return ensure_writable(text)
+    except InvalidArgument as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def writable_directory(text: str) -> Path:
+    """An output directory, created if needed, that accepts new files (checked as ``writable_file``)."""
+    return writable_file(str(Path(text) / ".kdverify-write-check")).parent
+
+
+def param_pair(text: str) -> tuple[str, str]:
+    """One ``--param key=value``; the value stays a string for the family to parse."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"--param {text!r} is not of the form key=value")
+    return key.strip(), value.strip()
+
+
+def parse_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The ``--param`` pairs as a dict (a repeated key keeps its last value)."""
+    return dict(pairs)
 
 
 def add_family_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +107,7 @@ def add_family_arguments(parser: argparse.ArgumentParser) -> None:
         "--param",
         action="append",
         default=[],
+        type=param_pair,
         metavar="KEY=VALUE",
         help="a family parameter; repeat for several (e.g. --param dim=3 --param b=2)",
     )

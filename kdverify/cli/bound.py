@@ -9,7 +9,14 @@ from fractions import Fraction
 import numpy as np
 
 from kdverify.bounds import risk_bound
-from kdverify.cli._args import add_family_arguments, parse_params, sample_sizes
+from kdverify.cli._args import (
+    add_family_arguments,
+    confidence_level,
+    parse_params,
+    positive_float,
+    sample_sizes,
+    writable_file,
+)
 from kdverify.cli._table import format_table
 from kdverify.distributions import Discrete, family_from_params
 from kdverify.expected import estimate_expected_risk, exact_expected_risk
@@ -25,10 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n", type=sample_sizes, required=True, help="sizes: N, N1,N2 or START:STOP[:STEP]")
     parser.add_argument("--estimate", action="store_true", help="also print E R_n (exact for discrete data)")
     parser.add_argument("--trials", type=int, default=1000, help="Monte Carlo trials per n (default 1000)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="teacher temperature T (default 1)")
+    parser.add_argument("--temperature", type=positive_float, default=1.0, help="teacher temperature T (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo estimate (default 0)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="confidence of the intervals (default 0.95)")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    parser.add_argument(
+        "--confidence", type=confidence_level, default=0.95, help="confidence of the intervals (default 0.95)"
+    )
+    parser.add_argument("--json", type=writable_file, metavar="PATH", help="also write the rows as JSON")
     parser.set_defaults(func=run)
 
 
