@@ -35,6 +35,13 @@ def ensure_writable(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(stream)`` on a temporary binary file next to ``path``, then rename it over
     ``path``, so that readers see the old file or the new one, never a truncated one."""
@@ -46,6 +53,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
             with os.fdopen(handle, "wb") as stream:
                 write(stream)
                 stream.flush()
+                os.fchmod(stream.fileno(), _new_file_mode())  # mkstemp's 0600 would hide results
                 os.fsync(stream.fileno())
             os.replace(temporary, target)
         except BaseException:
