@@ -18,7 +18,7 @@ from kdverify.claims.registry import CLAIM_IDS, all_claims, get_claim
 from kdverify.claims.runner import certificate_payload, search
 from kdverify.claims.suite import replay
 from kdverify.cli import main
-from kdverify.errors import CertificateError, InvalidArgument
+from kdverify.errors import CertificateError, InvalidArgument, NotConverged
 from kdverify.limits import linear_limit
 from kdverify.linalg import span_projector
 from kdverify.profiles import get_profile
@@ -183,3 +183,15 @@ def test_numpy_verdicts_count_as_violations() -> None:
     assert evidence.holds is False
     claim = replace(get_claim("loss-calculus"), check=lambda instance, budget: evidence)
     assert search(claim, "generic", CI, budget=Budget(), max_examples=2).verdict == "falsified"
+
+
+def test_unresolvable_max_margin_leaves_distill_best_in_span_undecided(monkeypatch) -> None:
+    """A margin below float64 resolution (NotConverged from the solver) is no verdict, not a crash."""
+
+    def unresolved(data: object, labels: object) -> None:
+        raise NotConverged("margin below rounding")
+
+    monkeypatch.setattr("kdverify.claims.geometry.max_margin", unresolved)
+    instance = Instance("generic", {"points": [[1.0, 0.0], [0.0, 1.0]], "w_star": [1.0, 2.0], "w0": None})
+    evidence = get_claim("distill-best-in-span").check(instance, Budget())
+    assert evidence.holds is None and "margin below rounding" in str(evidence.lhs)

@@ -166,7 +166,10 @@ def check_distill_best_in_span(
         run = hard_label_descent(case.data, labels, iterations=iterations)
         drift = max(drift, float(run.off_span_max))
         hard.append(run.w)
-    margin = max_margin(case.data, 2 * labels - 1)
+    try:
+        margin = max_margin(case.data, 2 * labels - 1)
+    except NotConverged as reason:  # a margin below what float64 resolves: no verdict
+        return Evidence(None, str(reason), "<=", "resolution")
     hard.append(margin.direction)
     hard_angles = [float(angle(w, case.teacher.w_star)) for w in hard]
     # The span drift is rounding of the iterates: each step rounds by a few eps·‖w_k‖·(n + 2).
