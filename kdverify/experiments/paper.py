@@ -209,16 +209,7 @@ def optimisation_bias(scale: Scale, directory: Path, seed: int, tick: Tick) -> S
                 uniforms = np.random.default_rng([seed, n, 98])
                 estimates.append(bounded_mean(np.clip(family.risk(trained.w), 0, 1), rng=uniforms))
                 tick(f"{family.name} n={n} δ={delta:g}")
-            lines.append(
-                Series(
-                    f"n={n}",
-                    deltas,
-                    [e.mean for e in estimates],
-                    [e.lower for e in estimates],
-                    [e.upper for e in estimates],
-                    colour=COLOURS[index],
-                )
-            )
+            lines.append(Series.of_estimates(f"n={n}", deltas, estimates, colour=COLOURS[index]))
             results[f"{family.name} n={n}"] = {"delta": list(deltas), "risk": [e.as_dict() for e in estimates]}
             rows.append([family.describe(), n, *[f"{e.mean:.3g} [{e.lower:.3g}, {e.upper:.3g}]" for e in estimates]])
         plot_series(axes, lines)
@@ -260,16 +251,7 @@ def monotonicity(scale: Scale, directory: Path, seed: int, tick: Tick) -> Sectio
                 kept = family.risk(after.w) <= family.risk(before.w) + MONOTONE_TOLERANCE
                 estimates.append(bernoulli_mean(kept.astype(float)))
                 tick(f"{family.name} n={n} {student}")
-            lines.append(
-                Series(
-                    STUDENT_LABELS[student],
-                    sizes,
-                    [e.mean for e in estimates],
-                    [e.lower for e in estimates],
-                    [e.upper for e in estimates],
-                    colour=COLOURS[index],
-                )
-            )
+            lines.append(Series.of_estimates(STUDENT_LABELS[student], sizes, estimates, colour=COLOURS[index]))
             results[f"{family.describe()} {student}"] = {"n": list(sizes), "index": [e.as_dict() for e in estimates]}
             rows.append(
                 [family.describe(), student, *[f"{e.mean:.3f} [{e.lower:.3f}, {e.upper:.3f}]" for e in estimates]]

@@ -15,6 +15,7 @@ import numpy as np
 from kdverify.errors import MissingDependency
 from kdverify.experiments.curves import Curve
 from kdverify.experiments.files import write_atomic
+from kdverify.stats import MeanEstimate
 
 __all__ = ["Series", "curve_series", "new_figure", "plot_curve", "plot_series", "require_matplotlib", "save_figure"]
 
@@ -71,6 +72,18 @@ class Series:
     marker: str | None = "o"
     colour: str | None = None
 
+    @classmethod
+    def of_estimates(cls, label: str, x: Sequence[float], estimates: Sequence[MeanEstimate], **style: Any) -> Series:
+        """The means of ``estimates`` against ``x``, banded by their confidence intervals."""
+        return cls(
+            label,
+            x,
+            [e.mean for e in estimates],
+            [e.lower for e in estimates],
+            [e.upper for e in estimates],
+            **style,
+        )
+
 
 def plot_series(axes: Any, series: Sequence[Series], *, log_y: bool = False) -> None:
     """Draw lines with shaded confidence bands.
@@ -120,12 +133,10 @@ def curve_series(curve: Curve, *, with_p_angle: bool = True) -> list[Series]:
         points = curve.select(student)
         colour = COLOURS[index % len(COLOURS)]
         series.append(
-            Series(
+            Series.of_estimates(
                 f"E R_n, {STUDENT_LABELS[student]}",
                 [p.n for p in points],
-                [p.risk.mean for p in points],
-                [p.risk.lower for p in points],
-                [p.risk.upper for p in points],
+                [p.risk for p in points],
                 marker=MARKERS[index % len(MARKERS)],
                 colour=colour,
             )
