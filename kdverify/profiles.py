@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import ExampleDatabase
 
 from kdverify.errors import InvalidArgument
 
@@ -32,7 +33,7 @@ class Profile:
     delta: float = DEFAULT_DELTA
     description: str = ""
 
-    def hypothesis_settings(self, *, statistical: bool, database: object = None) -> settings:
+    def hypothesis_settings(self, *, statistical: bool, database: ExampleDatabase | None = None) -> settings:
         """Hypothesis settings for one (claim, family) search under this profile."""
         return settings(
             max_examples=self.statistical_examples if statistical else self.max_examples,

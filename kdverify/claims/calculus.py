@@ -36,6 +36,11 @@ def _ratio_evidence(parts: dict[str, tuple[float, float]], **details: object) ->
     )
 
 
+def _gradient_entry(w: FloatArray, *, data: FloatArray, targets: FloatArray, index: int) -> float:
+    """Entry ``index`` of ``∇L(w)``: the function whose difference quotient gives Hessian row ``index``."""
+    return float(loss_gradient(w, data, targets)[index])
+
+
 def _central_difference(f: Callable[[FloatArray], float], w: FloatArray, h: float) -> FloatArray:
     return np.array([(f(w + h * e) - f(w - h * e)) / (2 * h) for e in np.eye(w.size)])
 
@@ -59,7 +64,10 @@ def check_loss_calculus(
     gradient_error = float(np.max(np.abs(gradient(w, data, targets) - numeric_gradient)))
     hessian = loss_hessian(w, data)
     numeric_hessian = np.stack(
-        [_central_difference(lambda v, i=i: float(loss_gradient(v, data, targets)[i]), w, h) for i in range(w.size)]
+        [
+            _central_difference(partial(_gradient_entry, data=data, targets=targets, index=i), w, h)
+            for i in range(w.size)
+        ]
     )
     hessian_tol = x_norm**4 * h**2 / 60 + 4 * EPS * x_norm * (1 + x_norm) / h
     hessian_error = float(np.max(np.abs(hessian - numeric_hessian)))

@@ -85,11 +85,13 @@ def check_risk_angle_lemma(instance: Instance, budget: Budget, *, factor: Fracti
         w = instance.rationals("w")
         w_star = distribution.exact_w_star
         sin2 = 1 - dot(w, w_star) ** 2 / (dot(w, w) * dot(w_star, w_star))
-        risk, bound = distribution.exact_risk(w), factor * distribution.exact_p(sin2)
-        return Evidence(risk <= bound, risk, "<=", bound, exact=True, details={"sin2_beta": sin2})
-    w = instance.array("w")
-    beta = float(distribution.student_angle(w))
-    risk = float(distribution.risk(w))
+        exact_risk, exact_bound = distribution.exact_risk(w), factor * distribution.exact_p(sin2)
+        return Evidence(
+            exact_risk <= exact_bound, exact_risk, "<=", exact_bound, exact=True, details={"sin2_beta": sin2}
+        )
+    student = instance.array("w")
+    beta = float(distribution.student_angle(student))
+    risk = float(distribution.risk(student))
     _, upper = distribution.p_bounds(np.array([beta]))
     bound = float(factor) * float(np.asarray(upper).reshape(-1)[0])
     tolerance = numeric_tolerance(distribution)

@@ -80,10 +80,11 @@ def check_monotone_distance(
     holds = distances[1] <= distances[0] + tolerance
     if instance.get("w0") is None:
         slacks = [certified_angle_error(run.w, float(run.bound)) for run in runs]
-        if None in slacks:
+        certified = [slack for slack in slacks if slack is not None]
+        if len(certified) < len(slacks):
             return not_converged("gradient descent (angle)", max(int(run.iterations) for run in runs))
         angles = [float(angle(run.w, target)) for run in runs]
-        angle_tolerance = float(sum(slacks))
+        angle_tolerance = float(sum(certified))
         details.update(angle_small=angles[0], angle_large=angles[1], angle_tolerance=angle_tolerance)
         holds = holds and angles[1] <= angles[0] + angle_tolerance
         if instance.family != GENERIC and angles[1] < angles[0] - angle_tolerance:
@@ -101,11 +102,11 @@ def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidenc
         count = len(instance["points"])
         columns = [list(c) for c in zip(*points[:count], strict=False)], [list(c) for c in zip(*points, strict=False)]
         temperature = Fraction(instance["temperature"])
-        risks = [
+        exact_risks = [
             distribution.exact_risk(exact_student(data, distribution.exact_w_star, temperature=temperature))
             for data in columns
         ]
-        return Evidence(risks[1] <= risks[0], risks[1], "<=", risks[0], exact=True)
+        return Evidence(exact_risks[1] <= exact_risks[0], exact_risks[1], "<=", exact_risks[0], exact=True)
     case = Case.from_instance(instance)
     students = [linear_limit(c.data, c.teacher) for c in (case, _extended(case, instance))]
     risks = [float(distribution.risk(s)) for s in students]

@@ -55,11 +55,11 @@ def check_span_invariance(
     flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
     projector = case.projector
     descent_drift = max(float(descent.off_span_max), float(np.linalg.norm(invariant(projector, descent.w, case.w0))))
-    flow_drift = max(flow.off_span_max, float(np.linalg.norm(invariant(projector, flow.w, case.w0))))
+    flow_drift = max(float(flow.off_span_max), float(np.linalg.norm(invariant(projector, flow.w, case.w0))))
     descent_tol = descent_rounding(case, descent)
     # The integrator's own error per step is within ode_atol + ode_rtol·‖w‖ in every coordinate,
     # and it has no reason to stay in w0 + span X beyond that; we allow it per accepted step.
-    size = float(max(np.linalg.norm(flow.w), np.linalg.norm(case.w0), 1.0))
+    size = max(float(np.linalg.norm(flow.w)), float(np.linalg.norm(case.w0)), 1.0)
     flow_tol = flow.steps * np.sqrt(case.data.shape[0]) * (flow.ode_atol + flow.ode_rtol * size)
     ratio = max(_ratio(descent_drift, descent_tol), _ratio(flow_drift, flow_tol))
     return Evidence(
@@ -238,8 +238,9 @@ CLAIMS = (
                 "P⊥w*/T + P w0: the projections swapped",
                 partial(
                     check_linear_bias,
-                    limit_formula=lambda x, teacher, w0: span_projector(x).complement(teacher.target)
-                    + span_projector(x).project(w0),
+                    limit_formula=lambda x, teacher, w0: (
+                        span_projector(x).complement(teacher.target) + span_projector(x).project(w0)
+                    ),
                 ),
             ),
         ),
