@@ -50,8 +50,10 @@ class AngleLaw(Protocol):
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> FloatArray:
         """Independent draws of ``α``."""
 
-    def expect_above(self, g: Callable[[float], float], lower: float) -> tuple[float, float]:
-        """``E[g(α) 1[α ≥ lower]]`` for bounded ``g``, with an absolute error estimate."""
+    def expect_near_boundary(self, h: Callable[[float], float], width: float) -> tuple[float, float]:
+        """``E[h(γ) 1[γ ≤ width]]`` for bounded ``h`` of the angle ``γ = π/2 − α`` to the teacher's
+        boundary, with an absolute error estimate. Integrating in ``γ`` rather than ``α`` keeps full
+        relative precision for tiny widths (``α`` itself cannot resolve ``π/2 − 10⁻¹⁵``)."""
 
     def params(self) -> dict[str, Any]:
         """The law's parameters as plain JSON values."""
@@ -96,19 +98,19 @@ class ScaledBeta:
         """``(π/2 − margin)·B``."""
         return self.largest * rng.beta(self.a, self.b, size=shape)
 
-    def expect_above(self, g: Callable[[float], float], lower: float) -> tuple[float, float]:
-        """Quadrature over ``B ∈ [lower/(π/2 − margin), 1]``; the Beta density's endpoint
-        singularities go into QUADPACK's algebraic weight, so they cost no accuracy."""
-        start = lower / self.largest
-        if start >= 1:
+    def expect_near_boundary(self, h: Callable[[float], float], width: float) -> tuple[float, float]:
+        """Quadrature over ``S = 1 − B ~ Beta(b, a)`` on ``[0, (width − margin)/(π/2 − margin)]``,
+        where ``γ = margin + (π/2 − margin)·S``; the Beta density's endpoint singularities go into
+        QUADPACK's algebraic weight, so they cost no accuracy."""
+        stop = min((width - self.margin) / self.largest, 1.0)
+        if stop <= 0:
             return 0.0, 0.0
-        start = max(start, 0.0)
-        # From 0 both endpoint singularities of the density go into the weight; from start > 0
-        # the factor B^{a−1} is bounded and stays in the integrand.
-        lower_exponent = self.a - 1 if start == 0 else 0.0
+        # Up to 1 both endpoint singularities of the density go into the weight; short of 1 the
+        # factor (1 − S)^{a−1} is bounded and stays in the integrand.
+        upper_exponent = self.a - 1 if stop == 1 else 0.0
 
         def integrand(t: float) -> float:
-            return (1.0 if start == 0 else t ** (self.a - 1)) * g(self.largest * t)
+            return (1.0 if stop == 1 else (1 - t) ** (self.a - 1)) * h(self.margin + self.largest * t)
 
         # QUADPACK warns when it cannot meet its tolerance; the returned error estimate is
         # checked by the caller (NotConverged above QUAD_MAX_ERROR), so the warning is noise.
@@ -116,10 +118,10 @@ class ScaledBeta:
             warnings.simplefilter("ignore", integrate.IntegrationWarning)
             value, error = integrate.quad(
                 integrand,
-                start,
-                1.0,
+                0.0,
+                stop,
                 weight="alg",
-                wvar=(lower_exponent, self.b - 1),
+                wvar=(self.b - 1, upper_exponent),
                 epsabs=QUAD_EPSABS,
                 epsrel=1e-10,
                 limit=200,
@@ -169,7 +171,7 @@ class AngularFamily(Family):
         self.radius = check_radius(radius)
         self.scale = scale
         w_norm = math.hypot(*self.w_star)  # no overflow or underflow of the squares
-        mean_cos2, _ = law.expect_above(lambda a: math.cos(a) ** 2, 0.0)
+        mean_cos2, _ = law.expect_near_boundary(lambda gamma: math.sin(gamma) ** 2, HALF_PI)
         self.factor = radial_factor(radius, scale, dim, w_norm, mean_cos2)
         # Householder reflection H = I − 2hhᵀ/hᵀh maps e_1 to u* (h = 0 when u* = e_1).
         self._householder = np.eye(dim)[0] - self.w_star / w_norm
@@ -218,8 +220,9 @@ class AngularFamily(Family):
             return 0.5 * float(self.law.boundary_mass(np.asarray(beta)))
         cot_beta = 1.0 / math.tan(beta)
         m = self.dim - 1
-        value, error = self.law.expect_above(
-            lambda a: sphere_coordinate_cdf(m, -cot_beta / math.tan(a)), HALF_PI - beta
+        # cot α = tan γ for the angle γ = π/2 − α of a point to the boundary; only γ ≤ β counts.
+        value, error = self.law.expect_near_boundary(
+            lambda gamma: sphere_coordinate_cdf(m, -cot_beta * math.tan(gamma)), beta
         )
         if not error <= QUAD_MAX_ERROR:
             raise NotConverged(f"risk quadrature at beta={beta!r}: error estimate {error:.3g}.")
