@@ -17,7 +17,7 @@ from typing import Any
 from kdverify.claims.base import Claim
 from kdverify.claims.registry import all_claims, claims_in_group
 from kdverify.claims.runner import certificate_payload, search
-from kdverify.claims.suite import budget_for, replay, stored_certificate
+from kdverify.claims.suite import budget_for, certificate_name, replay, stored_certificate
 from kdverify.profiles import current_profile
 
 __all__ = ["case_id", "check_claim", "claim_cases"]
@@ -54,14 +54,14 @@ def check_claim(claim: Claim, family: str) -> str:
         certificate = json.dumps(certificate_payload(result), indent=1, sort_keys=True)
         if claim.status == "theorem":
             raise AssertionError(f"THEOREM FALSIFIED: {claim.id} on {family}\n{certificate}")
-        # An open claim's verdict is whatever the search measures; the test only demands that a
-        # counterexample be real, i.e. that its certificate replays on its own.
+        # A new counterexample to an open claim fails the run until it is stored: the verdict of
+        # an open claim is a measured fact of the repository, so a change in it must be seen.
         outcome = replay(certificate_payload(result))
-        assert outcome.valid, (
-            f"counterexample to {claim.id} on {family} does not replay: {outcome.reason}\n{certificate}"
-        )
-        return (
-            f"falsified by a new counterexample (store it with `kdverify hunt {claim.id} --family {family}"
-            f" --out kdverify/certificates`): {outcome.evidence.summary()}"
+        replays = "it replays on its own" if outcome.valid else f"but it does NOT replay: {outcome.reason}"
+        raise AssertionError(
+            f"NEW COUNTEREXAMPLE to the open claim {claim.id} on {family} ({replays}). Store it: save the "
+            f"certificate below as kdverify/certificates/{certificate_name(claim.id, family)}, or hunt for a "
+            f"shrunk one with `kdverify hunt {claim.id} --family {family} --out kdverify-out` and copy it "
+            f"from there.\n{certificate}"
         )
     return f"{result.verdict}: {result.examples} examples, {result.undecided} undecided"
