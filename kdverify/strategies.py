@@ -11,7 +11,9 @@ coordinates, can be replayed in exact rational arithmetic.
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,11 +21,17 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from kdverify._validation import positive_float, positive_int
+from kdverify.distributions import Discrete, Family, from_params
 from kdverify.errors import InvalidArgument
 
 __all__ = [
+    "FAMILY_NAMES",
     "data_sets",
     "deep_architectures",
+    "discrete_distributions",
+    "discrete_parameters",
+    "families",
+    "family_parameters",
     "initialisations",
     "step_fractions",
     "teachers",
@@ -135,7 +143,108 @@ def deep_architectures(
     }
 
 
-def fraction_weights(raw: list[int]) -> list[Fraction]:
-    """Positive integers normalised to exact rational weights summing to 1."""
-    total = sum(raw)
-    return [Fraction(value, total) for value in raw]
+# ----------------------------------------------------------------------------------------------
+# Data families: their parameters as plain JSON values (so instances store and replay them), and
+# the family objects built from those parameters.
+
+FAMILY_NAMES = (
+    "isotropic",
+    "anisotropic",
+    "beta-polarised",
+    "margin",
+    "discrete",
+    "mixture",
+    "digits",
+    "breast-cancer",
+)
+BETA_SHAPES = (1.0, 2.0, 0.5, 3.0)
+
+
+def _small_int_list(dim: int, bound: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(-bound, bound), min_size=dim, max_size=dim).filter(any)
+
+
+@st.composite
+def discrete_parameters(
+    draw: st.DrawFn, *, max_dim: int = 3, max_support: int = 5, max_coordinate: int = 3, max_weight: int = 4
+) -> dict[str, Any]:
+    """JSON parameters of a discrete distribution: ``points`` (a list of points, each a list of
+    small integer coordinates, none on the teacher's boundary), ``weights`` (exact rational
+    strings from integer weights) and an integer teacher ``w_star``. Dimension and support are at
+    least 2 (with one of either every student is exact); shrinks toward both being 2."""
+    _, max_dim = _check_range("dim", 2, max_dim, floor=2)
+    _, max_support = _check_range("support", 2, max_support, floor=2)
+    max_coordinate, max_weight = positive_int("max_coordinate", max_coordinate), positive_int("max_weight", max_weight)
+    dim = draw(st.integers(2, max_dim))
+    w_star = draw(_small_int_list(dim, min(2, max_coordinate)))
+    off_boundary = _small_int_list(dim, max_coordinate).filter(
+        lambda point: sum(x * y for x, y in zip(point, w_star, strict=True)) != 0
+    )
+    points = draw(st.lists(off_boundary, min_size=2, max_size=max_support, unique_by=tuple))
+    raw = draw(st.lists(st.integers(1, max_weight), min_size=len(points), max_size=len(points)))
+    return {"points": points, "weights": [str(Fraction(value, sum(raw))) for value in raw], "w_star": w_star}
+
+
+def family_parameters(family: str) -> st.SearchStrategy[dict[str, Any]]:
+    """JSON parameters of ``family`` (one of :data:`FAMILY_NAMES`), shrinking toward low dimension;
+    :func:`build_family` turns them into the family object."""
+    dims = st.integers(2, 6)
+    strategies: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+        "isotropic": st.fixed_dictionaries({"dim": dims, "radius": st.sampled_from(("gaussian", "sphere"))}),
+        "anisotropic": st.integers(2, 5).flatmap(
+            lambda dim: st.fixed_dictionaries(
+                {
+                    "dim": st.just(dim),
+                    "condition": st.sampled_from((4.0, 1.0, 16.0, 100.0)),
+                    "w_star": _small_int_list(dim, 2),
+                }
+            )
+        ),
+        "beta-polarised": st.fixed_dictionaries(
+            {"dim": dims, "a": st.sampled_from(BETA_SHAPES), "b": st.sampled_from(BETA_SHAPES)}
+        ),
+        "margin": st.fixed_dictionaries({"dim": dims, "margin": st.sampled_from((0.3, 0.1, 0.6))}),
+        "discrete": discrete_parameters(),
+        "mixture": st.fixed_dictionaries(
+            {
+                "dim": st.integers(2, 4),
+                "separation": st.sampled_from((2.0, 0.0, 1.0, 4.0)),
+                "tilt": st.sampled_from((0.5, 0.0, 1.2)),
+                "weight": st.sampled_from((0.5, 0.25)),
+            }
+        ),
+        "digits": st.fixed_dictionaries({"pair": st.sampled_from(([0, 1], [3, 8], [1, 7]))}),
+        "breast-cancer": st.just({}),
+    }
+    if family not in strategies:
+        raise InvalidArgument(f"family {family!r} is unknown; the families are {', '.join(FAMILY_NAMES)}.")
+    return strategies[family]
+
+
+def build_family(family: str, params: dict[str, Any]) -> Family:
+    """The family object of ``family`` with the JSON ``params`` of :func:`family_parameters`
+    (discrete ``points`` are a list of points; :class:`~kdverify.distributions.Discrete` takes them
+    as the columns of a ``(d, m)`` array). Cached on the parameters: families are immutable, and
+    the real data sets load once."""
+    return _build_family(family, json.dumps(params, sort_keys=True))
+
+
+@lru_cache(maxsize=128)
+def _build_family(family: str, key: str) -> Family:
+    params = json.loads(key)
+    if family == "discrete":
+        columns = [list(column) for column in zip(*params["points"], strict=True)]
+        return Discrete(columns, params["weights"], w_star=params["w_star"])
+    return from_params(family, **params)
+
+
+def families(family: str | None = None) -> st.SearchStrategy[Family]:
+    """Family objects: of ``family``, or of any family when ``None`` (shrinking toward isotropic)."""
+    names = st.just(family) if family is not None else st.sampled_from(FAMILY_NAMES)
+    return names.flatmap(lambda name: family_parameters(name).map(lambda params: build_family(name, params)))
+
+
+def discrete_distributions(**bounds: int) -> st.SearchStrategy[Discrete]:
+    """Exact discrete distributions with small integer points and integer weights (the bounds of
+    :func:`discrete_parameters`): counterexamples come out exact and readable."""
+    return discrete_parameters(**bounds).map(lambda params: build_family("discrete", params))
