@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import Phase, given
 from hypothesis import seed as hypothesis_seed
+from hypothesis.database import ExampleDatabase
 
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.profiles import Profile
 
-__all__ = ["SearchResult", "Violation", "make_certificate", "search", "slack"]
+__all__ = [
+    "VERDICT_HEADER",
+    "SearchResult",
+    "Violation",
+    "database_key",
+    "make_certificate",
+    "search",
+    "slack",
+    "verdict_rows",
+]
 
 Verdict = str  # "holds" | "falsified" | "error"
 
@@ -67,8 +78,9 @@ class SearchResult:
         if self.tightest is None or slack(evidence) < slack(self.tightest):
             self.tightest = evidence
 
-    def to_json(self) -> dict[str, Any]:
-        """The entry of ``check --json``: ``{"id", "status", "family", "verdict", ...}``."""
+    def to_json(self, *, timings: bool = True) -> dict[str, Any]:
+        """The entry of ``check --json``: ``{"id", "status", "family", "verdict", ...}``;
+        ``timings=False`` writes ``"seconds": null``, so equal runs give byte-identical JSON."""
         shown = self.evidence or self.tightest
         return {
             "id": self.claim.id,
@@ -77,7 +89,7 @@ class SearchResult:
             "verdict": self.verdict,
             "examples": self.examples,
             "undecided": self.undecided,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(self.seconds, 3) if timings else None,
             "budget": self.budget.to_json(),
             "evidence": None if shown is None else shown.to_json(),
             "certificate": certificate_payload(self) if self.verdict == "falsified" else None,
@@ -86,6 +98,42 @@ class SearchResult:
             if self.verdict == "error" and self.counterexample
             else None,
         }
+
+
+VERDICT_HEADER = ("claim", "status", "family", "verdict", "examples", "evidence")
+
+
+def verdict_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """Rows of the verdict table (columns :data:`VERDICT_HEADER`) from ``check --json`` entries
+    (:meth:`SearchResult.to_json`). Open claims that survive read "no counterexample", not "holds"."""
+    rows = []
+    for entry in entries:
+        verdict = entry["verdict"]
+        if verdict == "holds" and entry["status"] == "open":
+            verdict = "no counterexample"
+        evidence = entry["evidence"]
+        if evidence:
+            sides = {side: _exact_side(evidence[side]) for side in ("lhs", "rhs")}
+            shown = Evidence(**{**evidence, **sides}).summary()
+        else:
+            shown = entry["error"] or ""
+        rows.append([entry["id"], entry["status"], entry["family"], verdict, entry["examples"], shown])
+    return rows
+
+
+def _exact_side(value: Any) -> Any:
+    """A side of the evidence as read from JSON: rational strings ``"p/q"`` become Fractions again."""
+    if isinstance(value, str) and "/" in value:
+        try:
+            return Fraction(value)
+        except ValueError:
+            return value
+    return value
+
+
+def database_key(claim_id: str, family: str) -> bytes:
+    """The hypothesis example-database key of one (claim, family) search."""
+    return f"kdverify:{claim_id}:{family}".encode()
 
 
 def certificate_payload(result: SearchResult) -> dict[str, Any]:
@@ -133,7 +181,7 @@ def search(
     budget: Budget,
     max_examples: int | None = None,
     seed: int | None = None,
-    database: object = None,
+    database: ExampleDatabase | None = None,
     on_example: Callable[[SearchResult], None] | None = None,
     on_violation: Callable[[SearchResult, Instance, Evidence], None] | None = None,
     shrink: bool = True,
@@ -167,11 +215,11 @@ def search(
         settings = type(settings)(settings, max_examples=max_examples)
     if not shrink:
         settings = type(settings)(settings, phases=[phase for phase in settings.phases if phase is not Phase.shrink])
-    test = settings(given(strategy)(probe))
+    # Seed the inner function: ``@seed`` on the outer test would also set ``database=None``,
+    # and a seeded hunt would silently neither save nor replay its counterexamples.
+    test = settings(given(strategy)(probe if seed is None else hypothesis_seed(seed)(probe)))
     # Key the example database by claim and family, not by this closure's source code.
-    test._hypothesis_internal_database_key = f"kdverify:{claim.id}:{family}".encode()  # type: ignore[attr-defined]
-    if seed is not None:
-        test = hypothesis_seed(seed)(test)
+    test._hypothesis_internal_database_key = database_key(claim.id, family)  # type: ignore[attr-defined]
     started = time.perf_counter()
     try:
         test()

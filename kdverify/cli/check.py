@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kdverify.claims.runner import SearchResult
+from kdverify.claims.runner import VERDICT_HEADER, SearchResult, verdict_rows
 from kdverify.claims.suite import budget_for, plan
 from kdverify.claims.suite import run as run_suite
 from kdverify.cli._table import format_table
@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="check claims and print the verdict table",
         description=(
-            "Exit status: 0 when no theorem is falsified, 1 when one is (or a check crashed), 2 on usage errors."
+            "Exit status: 0 when no theorem is falsified, 1 when one is (or a check crashed), 2 on usage errors. "
+            "With --no-timings the same command gives byte-identical output."
         ),
     )
     parser.add_argument("ids", nargs="*", metavar="ID", help="claim ids (default: all; see `kdverify list`)")
@@ -28,14 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", default="ci", choices=sorted(PROFILES), help="budget profile (default: ci)")
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed for non-derandomised profiles")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument(
+        "--no-timings", action="store_true", help='write "seconds": null and print no wall times (reproducible output)'
+    )
     parser.set_defaults(func=run)
-
-
-def verdict_text(result: SearchResult) -> str:
-    """Table wording: open claims that survive say so instead of claiming truth."""
-    if result.verdict == "holds" and result.claim.status == "open":
-        return "no counterexample"
-    return result.verdict
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,21 +47,12 @@ def run(args: argparse.Namespace) -> int:
             bar.update(len(done), f"{result.claim.id}/{result.family}")
 
         results = run_suite(pairs, profile, seed=args.seed, on_result=advance)
+    entries = [result.to_json(timings=not args.no_timings) for result in results]
     rows = [
-        [
-            result.claim.id,
-            result.claim.status,
-            result.family,
-            verdict_text(result),
-            result.examples,
-            (result.evidence or result.tightest).summary()
-            if (result.evidence or result.tightest)
-            else result.error or "",
-            f"{result.seconds:.1f}",
-        ]
-        for result in results
+        [*row, "-" if entry["seconds"] is None else f"{entry['seconds']:.1f}"]
+        for row, entry in zip(verdict_rows(entries), entries, strict=True)
     ]
-    print(format_table(["claim", "status", "family", "verdict", "examples", "evidence", "seconds"], rows))
+    print(format_table([*VERDICT_HEADER, "seconds"], rows))
     statistical = sum(1 for claim, _ in pairs if claim.statistical)
     print(
         f"\nprofile={profile.name} seed={args.seed} pairs={len(results)} "
@@ -72,10 +60,9 @@ def run(args: argparse.Namespace) -> int:
         f"delta={profile.delta:g} split over {statistical} statistical pairs (alpha={budget.alpha:.2e} per check)"
     )
     if args.json:
-        write_json_atomic(
-            args.json, {"profile": profile.name, "seed": args.seed, "claims": [r.to_json() for r in results]}
-        )
+        write_json_atomic(args.json, {"profile": profile.name, "seed": args.seed, "claims": entries})
     failed = [r for r in results if (r.claim.status == "theorem" and r.verdict == "falsified") or r.verdict == "error"]
     for result in failed:
-        print(f"\n{result.claim.id} on {result.family}: {result.verdict}: {result.error or result.evidence.summary()}")
+        reason = result.error or (result.evidence.summary() if result.evidence else "")
+        print(f"\n{result.claim.id} on {result.family}: {result.verdict}: {reason}")
     return EXIT_FALSIFIED if failed else 0
