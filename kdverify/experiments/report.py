@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kdverify.claims.base import Evidence
+from kdverify.claims.runner import VERDICT_HEADER, verdict_rows
 from kdverify.claims.suite import plan
 from kdverify.errors import InvalidArgument
 from kdverify.experiments.files import ensure_directory, write_text_atomic
@@ -53,11 +53,15 @@ class CheckRun:
     text_path: Path
 
     @classmethod
-    def start(cls, directory: Path, profile: str, claims: Sequence[str], families: Sequence[str]) -> CheckRun:
-        """Validate the selection in-process (:func:`plan`), then start the child."""
+    def start(
+        cls, directory: Path, profile: str, claims: Sequence[str], families: Sequence[str], seed: int
+    ) -> CheckRun:
+        """Validate the selection in-process (:func:`plan`), then start the child, seeded and
+        without wall times so that ``check.json`` is reproducible."""
         plan(claims, families)
         json_path, text_path = directory / "check.json", directory / "check.txt"
-        command = [sys.executable, "-m", "kdverify", "check", *claims, "--profile", profile, "--json", str(json_path)]
+        command = [sys.executable, "-m", "kdverify", "check", *claims, "--profile", profile, "--seed", str(seed)]
+        command += ["--no-timings", "--json", str(json_path)]
         for family in families:
             command += ["--family", family]
         with open(text_path, "wb") as output:
@@ -79,20 +83,7 @@ class CheckRun:
 def verdict_section(check: dict[str, Any]) -> str:
     """Summary counts and the verdict table (rows as in ``kdverify check``'s terminal table)."""
     claims = check["claims"]
-    rows = []
-    for entry in claims:
-        verdict = "no counterexample" if entry["verdict"] == "holds" and entry["status"] == "open" else entry["verdict"]
-        evidence = Evidence(**entry["evidence"]).summary() if entry["evidence"] else entry["error"] or ""
-        rows.append(
-            [
-                f"`{entry['id']}`",
-                entry["status"],
-                entry["family"],
-                verdict,
-                entry["examples"],
-                evidence.replace("|", "\\|"),
-            ]
-        )
+    rows = [[f"`{row[0]}`", *row[1:5], str(row[5]).replace("|", "\\|")] for row in verdict_rows(claims)]
     theorems = [e for e in claims if e["status"] == "theorem"]
     falsified_theorems = [e for e in theorems if e["verdict"] == "falsified"]
     open_claims = [e for e in claims if e["status"] == "open"]
@@ -105,8 +96,7 @@ def verdict_section(check: dict[str, Any]) -> str:
         f"{sum(e['verdict'] == 'error' for e in claims)} errors. The raw output is in `check.txt`, "
         "the full evidence in `check.json`."
     )
-    header = ["claim", "status", "family", "verdict", "examples", "evidence"]
-    return summary + "\n\n" + markdown_table(header, rows)
+    return summary + "\n\n" + markdown_table(list(VERDICT_HEADER), rows)
 
 
 def write_report(
@@ -127,7 +117,7 @@ def write_report(
         raise InvalidArgument(f"experiment {unknown[0]!r} is unknown; choose from {', '.join(EXPERIMENTS)}.")
     scale = scale or scale_for(profile)
     out = ensure_directory(directory)
-    check = CheckRun.start(out, profile, claims, families)
+    check = CheckRun.start(out, profile, claims, families, seed)
     try:
         sections = [EXPERIMENTS[name](scale, out, seed, tick) for name in experiments]
     except BaseException:
