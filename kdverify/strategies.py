@@ -232,10 +232,7 @@ def build_family(family: str, params: dict[str, Any]) -> Family:
 @lru_cache(maxsize=128)
 def _build_family(family: str, key: str) -> Family:
     params = json.loads(key)
-    if family == "discrete":
-        columns = [list(column) for column in zip(*params["points"], strict=True)]
-        return Discrete(columns, params["weights"], w_star=params["w_star"])
-    return from_params(family, **params)
+    return _discrete_of(params) if family == "discrete" else from_params(family, **params)
 
 
 def families(family: str | None = None) -> st.SearchStrategy[Family]:
@@ -247,4 +244,10 @@ def families(family: str | None = None) -> st.SearchStrategy[Family]:
 def discrete_distributions(**bounds: int) -> st.SearchStrategy[Discrete]:
     """Exact discrete distributions with small integer points and integer weights (the bounds of
     :func:`discrete_parameters`): counterexamples come out exact and readable."""
-    return discrete_parameters(**bounds).map(lambda params: build_family("discrete", params))
+    return discrete_parameters(**bounds).map(_discrete_of)
+
+
+def _discrete_of(params: dict[str, Any]) -> Discrete:
+    """The discrete family of :func:`discrete_parameters` (points become columns)."""
+    columns = [list(column) for column in zip(*params["points"], strict=True)]
+    return Discrete(columns, params["weights"], w_star=params["w_star"])
