@@ -88,8 +88,17 @@ def expected_risk(
     )
 
 
-def exact_risk_bound(distribution: Discrete, n: int) -> Fraction:
-    """``min_θ [p(θ) + p(π/2 − θ)^n]`` exactly for a discrete family.
+Objective = Callable[[Fraction, Fraction, int], Fraction]
+"""``(p(θ), p(π/2 − θ), n) ↦ B_n(θ)``: what the risk bound minimises over ``θ``."""
+
+
+def paper_objective(p_theta: Fraction, p_complement: Fraction, n: int) -> Fraction:
+    """``B_n(θ) = p(θ) + p(π/2 − θ)^n``, the objective of ``risk-bound`` (THEORY.md §3)."""
+    return p_theta + p_complement**n
+
+
+def exact_risk_bound(distribution: Discrete, n: int, *, objective: Objective = paper_objective) -> Fraction:
+    """``min_θ B_n(θ)`` exactly for a discrete family (``objective`` gives ``B_n``; mutants swap it).
 
     In the variable ``s = sin²θ``, ``p(θ) = Σ q_j 1[S_j ≤ s]`` and ``p(π/2 − θ) = Σ q_j 1[S_j ≤ 1 − s]``
     with ``S_j = sin²γ_j`` rational, so the objective is constant between the breakpoints
@@ -98,7 +107,7 @@ def exact_risk_bound(distribution: Discrete, n: int) -> Fraction:
     levels = distribution.boundary_sin2
     breaks = sorted({Fraction(0), Fraction(1), *levels, *(1 - s for s in levels)})
     candidates = breaks + [(a + b) / 2 for a, b in itertools.pairwise(breaks)]
-    return min(distribution.exact_p(s) + distribution.exact_p(1 - s) ** n for s in candidates)
+    return min(objective(distribution.exact_p(s), distribution.exact_p(1 - s), n) for s in candidates)
 
 
 def exact_margin_bound(distribution: Discrete, n: int) -> Fraction:

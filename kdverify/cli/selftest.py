@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from kdverify.claims.selftest import MutantResult, run_selftest
+from kdverify.claims.selftest import MutantResult, mutant_cases, run_selftest
 from kdverify.cli._table import format_table
 from kdverify.profiles import PROFILES, get_profile
 from kdverify.progress import ProgressBar
+
+HEADER = ("claim", "mutant", "outcome", "caught on", "examples", "undecided", "seconds")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,14 +25,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     done: list[MutantResult] = []
-    with ProgressBar(15, "selftest") as bar:
-        results = run_selftest(profile, on_result=lambda r: (done.append(r), bar.update(len(done), r.mutant.name)))
+    with ProgressBar(len(mutant_cases()), "selftest") as bar:
+
+        def progress(result: MutantResult) -> None:
+            done.append(result)
+            bar.update(len(done), result.mutant.name)
+
+        results = run_selftest(profile, on_result=progress)
     rows = [
-        [r.claim.id, r.mutant.name, "caught" if r.caught else "SURVIVED", r.family or "-", r.examples,
-         f"{r.seconds:.1f}"]
+        [
+            r.claim.id,
+            r.mutant.name,
+            "caught" if r.caught else "SURVIVED",
+            r.family or "-",
+            r.examples,
+            r.undecided,
+            f"{r.seconds:.1f}",
+        ]
         for r in results
     ]
-    print(format_table(["claim", "mutant", "outcome", "caught on", "examples", "seconds"], rows))
+    print(format_table(HEADER, rows))
     caught = sum(r.caught for r in results)
     print(f"\nmutation score {caught}/{len(results)} on profile {profile.name}")
     for result in results:
