@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 from hypothesis import assume
@@ -110,6 +110,12 @@ def teachers(*, dim: int, max_coordinate: int = 3) -> st.SearchStrategy[np.ndarr
     return _integer_vectors(positive_int("dim", dim), positive_int("max_coordinate", max_coordinate), nonzero=True)
 
 
+@overload
+def initialisations(*, dim: int, max_coordinate: int = 3, zero: Literal[False]) -> st.SearchStrategy[np.ndarray]: ...
+@overload
+def initialisations(
+    *, dim: int, max_coordinate: int = 3, zero: bool = True
+) -> st.SearchStrategy[np.ndarray | None]: ...
 def initialisations(*, dim: int, max_coordinate: int = 3, zero: bool = True) -> st.SearchStrategy[np.ndarray | None]:
     """Initial students ``w_0``: ``None`` (meaning 0, when ``zero``) or a nonzero integer vector."""
     vectors = _integer_vectors(positive_int("dim", dim), positive_int("max_coordinate", max_coordinate), nonzero=True)
@@ -248,6 +254,15 @@ def discrete_distributions(**bounds: int) -> st.SearchStrategy[Discrete]:
 
 
 def _discrete_of(params: dict[str, Any]) -> Discrete:
-    """The discrete family of :func:`discrete_parameters` (points become columns)."""
-    columns = [list(column) for column in zip(*params["points"], strict=True)]
-    return Discrete(columns, params["weights"], w_star=params["w_star"])
+    """The discrete family of :func:`discrete_parameters` (points become columns; weights and
+    ``w_star`` default as in :func:`~kdverify.distributions.from_params`)."""
+    points = params.get("points")
+    if (
+        not (isinstance(points, list) and points and all(isinstance(p, list) for p in points))
+        or len({len(p) for p in points}) != 1
+    ):
+        raise InvalidArgument(
+            f"discrete points={points!r} must be a nonempty list of points, each a list of as many coordinates."
+        )
+    columns = [list(column) for column in zip(*points, strict=True)]
+    return cast(Discrete, from_params("discrete", **{**params, "points": columns}))

@@ -60,3 +60,9 @@ def test_bad_bounds_and_unknown_families_are_named() -> None:
         family_parameters("nope")
     with pytest.raises(InvalidArgument, match="max_dim"):
         find(discrete_parameters(max_dim=1), lambda p: True)
+
+
+@pytest.mark.parametrize("points", [[[1, 2], [3]], [], "1,2", [1, 2]], ids=["ragged", "empty", "string", "flat"])
+def test_malformed_discrete_points_are_named(points: object) -> None:
+    with pytest.raises(InvalidArgument, match="list of points"):
+        build_family("discrete", {"points": points})

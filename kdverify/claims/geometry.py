@@ -16,7 +16,6 @@ from kdverify.claims._instances import (
     DATA_FAMILIES,
     DISTRIBUTION_FAMILIES,
     distribution_of,
-    family_params,
     problems,
     sized_families,
 )
@@ -30,6 +29,7 @@ from kdverify.linalg import SpanProjector
 from kdverify.numerics import angle, line_angles
 from kdverify.solvers import hard_label_descent, max_margin
 from kdverify.stats import bounded_mean
+from kdverify.strategies import family_parameters
 from kdverify.teacher import Teacher
 
 
@@ -66,7 +66,7 @@ def check_angle_lemma(
 @st.composite
 def students_at_acute_angle(draw: st.DrawFn, family: str) -> Instance:
     """A family and an integer student ``w`` with ``wᵀw* ≥ 0`` (so ``β ≤ π/2``)."""
-    params = draw(family_params(family))
+    params = draw(family_parameters(family))
     distribution = distribution_of(Instance(family, {"family_params": params}))
     dim = distribution.dim
     w = draw(
