@@ -9,23 +9,31 @@ tolerance to reach).
 
 Engines, all running the same iterations:
 
-- ``batched``: :mod:`kdverify.experiments.students` (batched solvers, cache-sized chunks);
+- ``batched``: :mod:`kdverify.experiments.students` (batched solvers, cache-sized chunks; the
+  Newton finish is one batched call on all unfinished problems of an n);
 - ``batched-one-chunk``: the same solvers on the whole batch of ``trials`` problems at once;
-- ``numpy-loop``: one problem at a time in plain numpy (same step, same certificate
-  :func:`kdverify.limits.span_error_bound` every 10 steps, same Newton finish);
+- ``numpy-loop``: one problem at a time in plain numpy: the same step, the same certificate
+  (the formula of :func:`kdverify.limits.span_error_bound` with its constants computed once per
+  problem, as the batched engine does, checked every 10 steps), then
+  :func:`kdverify.solvers.newton_refine` called on one problem at a time;
 - ``torch-loop``: the same loop in PyTorch on the CPU, when torch is installed.
 
-The loops run on the first ``loop_trials`` training sets of each n and are extrapolated linearly
-to ``trials`` (the cost per trial does not depend on how many trials there are). Newton's cost is
-per problem in both engines (the same function, whose work is not shared across a batch), so it
-is timed on at most ``newton_sample`` unfinished problems per n and scaled linearly too.
+The machine is shared, so the engines are interleaved: for each n the chunked engine, the
+one-batch engine and the loop run one after the other, and every phase records wall-clock and
+process CPU seconds (CPU time is not inflated when another job takes the core). The loops run on
+the first ``loop_trials`` training sets of each n and are extrapolated linearly
+to ``trials`` (the cost per trial does not depend on how many trials there are). The loop's
+logistic function is ``scipy.special.expit`` (one call; the batched engine's ``1/(1 + e^{−z})``
+takes four ufunc calls, which costs a single problem more than it saves), so the two agree to
+rounding, not bit for bit; both are certified to the same tolerance.
 """
 
 from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -33,7 +41,7 @@ from scipy import special
 
 from kdverify.distributions import Isotropic
 from kdverify.experiments import students as batched
-from kdverify.limits import span_error_bound
+from kdverify.limits import _gamma
 from kdverify.linalg import span_projector
 from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine
 
@@ -47,70 +55,109 @@ def workload(dim: int, sizes: list[int], trials: int, seed: int) -> list[tuple[i
     return [(n, family.sample(n, np.random.default_rng([seed, n]), trials=trials), family.teacher()) for n in sizes]
 
 
-def _newton_sample(data: np.ndarray, logits: np.ndarray, w: np.ndarray, sample: int) -> float:
-    """Seconds of :func:`newton_refine` on all of ``data``, measured on the first ``sample``
-    problems and scaled linearly (its cost is per problem: no work is shared in a batch)."""
-    if len(data) == 0:
-        return 0.0
-    kept = min(sample, len(data))
-    started = time.perf_counter()
-    newton_refine(data[:kept], logits[:kept], w[:kept])
-    return (time.perf_counter() - started) * len(data) / kept
+PHASES = ("distilled_gd", "newton", "hard_gd")
 
 
-def run_batched(cases: list, training: batched.Training, *, one_chunk: bool, newton_sample: int) -> dict[str, Any]:
-    """Time kdverify's engine (chunked, or on the whole batch at once) and count its GD flops;
-    the Newton finish is timed on at most ``newton_sample`` problems per n and scaled."""
-    seconds = {"distilled_gd": 0.0, "newton": 0.0, "hard_gd": 0.0}
-    flops, finished, iterations = 0.0, 0, 0
-    for n, data, teacher in cases:
-        logits = teacher.logits(data)
-        size = len(data) if one_chunk else batched.chunk_size(*data.shape[1:])
-        started = time.perf_counter()
+class Clock:
+    """Wall-clock and process-CPU seconds per phase, in total and per n."""
+
+    def __init__(self) -> None:
+        self.wall = dict.fromkeys(PHASES, 0.0)
+        self.cpu = dict.fromkeys(PHASES, 0.0)
+        self.per_n: list[dict[str, Any]] = []
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall[phase] += time.perf_counter() - wall
+        self.cpu[phase] += time.process_time() - cpu
+
+    def summary(self, scale: float = 1.0) -> dict[str, Any]:
+        """Totals (times ``scale``, the extrapolation factor of a loop) and the per-n rows."""
+        return {
+            "seconds": {key: value * scale for key, value in self.wall.items()},
+            "cpu_seconds": {key: value * scale for key, value in self.cpu.items()},
+            "total": sum(self.wall.values()) * scale,
+            "cpu_total": sum(self.cpu.values()) * scale,
+            "scale": scale,
+            "per_n": self.per_n,
+        }
+
+
+def batched_case(n: int, data: np.ndarray, teacher: Any, training: batched.Training, size: int, clock: Clock) -> None:
+    """kdverify's engine on one n, in chunks of ``size`` problems: GD to the certificate, one
+    batched Newton call on the rest, hard-label GD."""
+    logits = teacher.logits(data)
+    parts = [slice(s, s + size) for s in range(0, len(data), size)]
+    with clock("distilled_gd"):
         results = [
-            gradient_descent(
-                data[s : s + size], logits[s : s + size], max_iter=training.max_iter, check_every=CHECK_EVERY
-            )
-            for s in range(0, len(data), size)
+            gradient_descent(data[p], logits[p], max_iter=training.max_iter, check_every=CHECK_EVERY) for p in parts
         ]
-        seconds["distilled_gd"] += time.perf_counter() - started
-        steps = np.concatenate([r.iterations for r in results])
-        w = np.concatenate([r.w for r in results])
-        left = ~np.concatenate([r.converged for r in results])
-        seconds["newton"] += _newton_sample(data[left], logits[left], w[left], newton_sample)
-        labels = teacher.hard_labels(data)
-        started = time.perf_counter()
-        for s in range(0, len(data), size):
-            hard_label_descent(data[s : s + size], labels[s : s + size], iterations=training.hard_iterations)
-        seconds["hard_gd"] += time.perf_counter() - started
-        dim = data.shape[1]
-        flops += 4.0 * dim * n * (float(steps.sum()) + training.hard_iterations * len(data))
-        finished += int(left.sum())
-        iterations += int(steps.sum())
-    return {
-        "seconds": seconds,
-        "total": sum(seconds.values()),
-        "gd_flops": flops,
-        "newton_trials": finished,
-        "distilled_gd_steps": iterations,
-    }
+    left = ~np.concatenate([r.converged for r in results])
+    w = np.concatenate([r.w for r in results])
+    certified = 0
+    if left.any():
+        with clock("newton"):
+            certified = int(np.sum(newton_refine(data[left], logits[left], w[left]).converged))
+    labels = teacher.hard_labels(data)
+    with clock("hard_gd"):
+        for p in parts:
+            hard_label_descent(data[p], labels[p], iterations=training.hard_iterations, check_every=100)
+    steps = int(sum(r.iterations.sum() for r in results))
+    clock.per_n.append(
+        {"n": n, "distilled_gd_steps": steps, "newton_trials": int(left.sum()), "newton_certified": certified}
+    )
 
 
-def _loop_distilled(data: np.ndarray, logits: np.ndarray, target: np.ndarray, max_iter: int) -> tuple[np.ndarray, bool]:
-    """kdverify's gradient descent for one problem, in plain numpy."""
+def loop_case(n: int, data: np.ndarray, teacher: Any, training: batched.Training, clock: Clock) -> None:
+    """The per-trial numpy loop on every set of ``data``, with :func:`newton_refine` called on
+    one problem at a time for the sets the loop left uncertified."""
+    row = {"n": n, "distilled_gd_steps": 0, "newton_trials": 0, "newton_certified": 0}
+    for points in data:
+        logits = teacher.logits(points)
+        with clock("distilled_gd"):
+            w, certified, steps = _loop_distilled(points, logits, teacher.target, training.max_iter)
+        row["distilled_gd_steps"] += steps
+        if not certified:
+            with clock("newton"):
+                row["newton_certified"] += int(newton_refine(points, logits, w).converged)
+            row["newton_trials"] += 1
+        labels = teacher.hard_labels(points)
+        with clock("hard_gd"):
+            _loop_hard(points, labels, training.hard_iterations)
+    clock.per_n.append(row)
+
+
+def _loop_distilled(
+    data: np.ndarray, logits: np.ndarray, target: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, bool, int]:
+    """kdverify's gradient descent for one problem, in plain numpy: step ``1/L_max``, the
+    certificate ``span_error_bound + ‖P⊥w‖ + ‖P − P̃‖·‖w‖ ≤ tol`` every ``CHECK_EVERY`` steps,
+    with its constants (``−Xᵀ``, ``|X|ᵀ``, basis, ``σ̃_min⁺ − E``) computed once, as
+    :class:`kdverify.solvers._common.Certificate` does for a batch. Returns ``w``, whether it was
+    certified and the number of steps."""
     dim, n = data.shape
     projector = span_projector(data)
     step = 4 * n / projector.largest_eigenvalue
     tol = RTOL * max(1.0, float(np.linalg.norm(projector.project(target))))
+    negated, basis = np.ascontiguousarray(-data.T), projector.basis
+    magnitude, basis_t = np.abs(negated), np.ascontiguousarray(basis.T)
+    lower, subspace = float(projector.smallest_singular_lower_bound), float(projector.subspace_error)
+    factor, rounding = 1 + _gamma(n + 2), _gamma(2 * dim + 2)
     transposed, scaled, soft = np.ascontiguousarray(data.T), data * (step / n), special.expit(logits)
     w = np.zeros(dim)
     for done in range(0, max_iter + 1, CHECK_EVERY):
-        bound = span_error_bound(w, data, logits, projector=projector) + np.linalg.norm(projector.complement(w))
+        span = np.inf
+        if lower > 0:
+            residual, size = np.linalg.norm(negated @ w + logits), np.linalg.norm(magnitude @ np.abs(w))
+            span = float(factor * (residual + rounding * size) / lower)
+        bound = span + np.linalg.norm(w - basis @ (basis_t @ w)) + subspace * np.linalg.norm(w)
         if bound <= tol or done == max_iter:
-            return w, bool(bound <= tol)
+            return w, bool(bound <= tol), done
         for _ in range(CHECK_EVERY):
             w -= scaled @ (special.expit(transposed @ w) - soft)
-    return w, False
+    return w, False, max_iter
 
 
 def _loop_hard(data: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
@@ -123,31 +170,7 @@ def _loop_hard(data: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndar
     return w
 
 
-def run_numpy_loop(cases: list, training: batched.Training, loop_trials: int, newton_sample: int) -> dict[str, Any]:
-    """Time the per-trial numpy loop on the first ``loop_trials`` sets of every n (Newton, one
-    problem per call, on at most ``newton_sample`` of them, scaled)."""
-    seconds = {"distilled_gd": 0.0, "newton": 0.0, "hard_gd": 0.0}
-    for _, data, teacher in cases:
-        unfinished: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for points in data[:loop_trials]:
-            logits = teacher.logits(points)
-            started = time.perf_counter()
-            w, certified = _loop_distilled(points, logits, teacher.target, training.max_iter)
-            seconds["distilled_gd"] += time.perf_counter() - started
-            if not certified:
-                unfinished.append((points, logits, w))
-            started = time.perf_counter()
-            _loop_hard(points, teacher.hard_labels(points), training.hard_iterations)
-            seconds["hard_gd"] += time.perf_counter() - started
-        started = time.perf_counter()
-        for points, logits, w in unfinished[:newton_sample]:
-            newton_refine(points, logits, w)
-        if unfinished:
-            seconds["newton"] += (time.perf_counter() - started) * len(unfinished) / min(newton_sample, len(unfinished))
-    return {"seconds": seconds, "total": sum(seconds.values())}
-
-
-def run_torch_loop(cases: list, training: batched.Training, loop_trials: int) -> dict[str, Any]:
+def run_torch_loop(cases: list, training: batched.Training) -> dict[str, Any]:
     """The numpy loop's GD phases in PyTorch (CPU, float64); skipped without torch."""
     try:
         torch = importlib.import_module("torch")
@@ -156,7 +179,7 @@ def run_torch_loop(cases: list, training: batched.Training, loop_trials: int) ->
     torch.set_num_threads(1)
     seconds = {"distilled_gd": 0.0, "hard_gd": 0.0}
     for _, data, teacher in cases:
-        for points in data[:loop_trials]:
+        for points in data:
             x = torch.from_numpy(points)
             soft = torch.sigmoid(torch.from_numpy(teacher.logits(points)))
             labels = torch.from_numpy(teacher.hard_labels(points))
@@ -198,31 +221,46 @@ def risk_curve_benchmark(
     seed: int = 0,
     max_iter: int = 20_000,
     hard_iterations: int = 1_000,
-    newton_sample: int = 5,
+    sizes: list[int] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """The whole comparison; times in seconds, loop times extrapolated to ``trials``."""
+    """The whole comparison, interleaved per n; times in seconds, loop times extrapolated to
+    ``trials``. GFLOP/s count ``4·d·n`` flops per GD step and problem (certificate not counted)."""
     training = batched.Training(max_iter=max_iter, hard_iterations=hard_iterations)
-    cases = workload(dim, list(range(1, max_n + 1)), trials, seed)
+    sizes = list(range(1, max_n + 1)) if sizes is None else sizes
     peak = matmul_gflops()
     log(f"matmul: {peak:.1f} GFLOP/s")
-    engine = run_batched(cases, training, one_chunk=False, newton_sample=newton_sample)
-    log(f"batched engine: {engine['total']:.1f} s {engine['seconds']}")
-    one_chunk = run_batched(cases, training, one_chunk=True, newton_sample=newton_sample)
-    log(f"batched, one chunk of {trials}: {one_chunk['total']:.1f} s")
+    chunked, whole, loop = Clock(), Clock(), Clock()
+    flops = 0.0
+    for n, data, teacher in workload(dim, sizes, trials, seed):
+        batched_case(n, data, teacher, training, batched.chunk_size(*data.shape[1:]), chunked)
+        batched_case(n, data, teacher, training, len(data), whole)
+        loop_case(n, data[:loop_trials], teacher, training, loop)
+        flops += 4.0 * dim * n * (chunked.per_n[-1]["distilled_gd_steps"] + hard_iterations * trials)
+        log(f"  n={n}: batched {sum(chunked.wall.values()):.1f} s, one batch {sum(whole.wall.values()):.1f} s, "
+            f"loop {sum(loop.wall.values()):.1f} s (of {loop_trials} trials) so far")
     scale = trials / loop_trials
-    loop = run_numpy_loop(cases, training, loop_trials, newton_sample)
-    loop["extrapolated"] = {key: value * scale for key, value in loop["seconds"].items()}
-    loop["extrapolated_total"] = loop["total"] * scale
-    log(f"numpy loop ({loop_trials} trials/n, ×{scale:g}): {loop['extrapolated_total']:.1f} s")
-    torch_loop = run_torch_loop(cases, training, loop_trials)
+    engine, one_chunk, numpy_loop = chunked.summary(), whole.summary(), loop.summary(scale)
+    log(f"batched engine: {engine['total']:.1f} s {engine['seconds']}")
+    log(f"batched, one chunk of {trials}: {one_chunk['total']:.1f} s")
+    log(f"numpy loop ({loop_trials} trials/n, ×{scale:g}): {numpy_loop['total']:.1f} s {numpy_loop['seconds']}")
+    torch_loop = run_torch_loop(workload(dim, sizes, loop_trials, seed), training)
     if "total" in torch_loop:
         torch_loop["extrapolated_total"] = torch_loop["total"] * scale
+
+    def speedups(key: str) -> dict[str, float | None]:
+        loop_phases, engine_phases = numpy_loop[key], engine[key]
+        ratios = {p: loop_phases[p] / engine_phases[p] if engine_phases[p] else None for p in PHASES}
+        gd = [phase for phase in PHASES if phase != "newton"]
+        ratios["gd"] = sum(numpy_loop[key][p] for p in gd) / sum(engine[key][p] for p in gd)
+        ratios["total"] = sum(numpy_loop[key].values()) / sum(engine[key].values())
+        return ratios
+
     gd_seconds = engine["seconds"]["distilled_gd"] + engine["seconds"]["hard_gd"]
     return {
         "workload": {
             "family": f"isotropic(d={dim})",
-            "n": [1, max_n],
+            "n": sizes if sizes != list(range(1, max_n + 1)) else [1, max_n],
             "trials": trials,
             "seed": seed,
             "rtol": RTOL,
@@ -230,16 +268,16 @@ def risk_curve_benchmark(
             "max_iter": max_iter,
             "hard_iterations": hard_iterations,
             "loop_trials": loop_trials,
-            "newton_sample": newton_sample,
         },
         "matmul_gflops": peak,
-        "batched": engine,
+        "batched": {**engine, "gd_flops": flops},
         "batched_one_chunk": one_chunk,
-        "numpy_loop": loop,
+        "numpy_loop": numpy_loop,
         "torch_loop": torch_loop,
-        "speedup_vs_numpy_loop": loop["extrapolated_total"] / engine["total"],
-        "gd_speedup_vs_numpy_loop": (loop["extrapolated"]["distilled_gd"] + loop["extrapolated"]["hard_gd"])
-        / gd_seconds,
-        "gd_gflops": engine["gd_flops"] / gd_seconds / 1e9,
-        "fraction_of_matmul": engine["gd_flops"] / gd_seconds / 1e9 / peak,
+        "speedups_vs_numpy_loop": speedups("seconds"),
+        "cpu_speedups_vs_numpy_loop": speedups("cpu_seconds"),
+        "speedup_vs_numpy_loop": numpy_loop["total"] / engine["total"],
+        "gd_speedup_vs_numpy_loop": speedups("seconds")["gd"],
+        "gd_gflops": flops / gd_seconds / 1e9,
+        "fraction_of_matmul": flops / gd_seconds / 1e9 / peak,
     }

@@ -101,6 +101,32 @@ def test_distilled_students_reach_the_closed_form_limit(rng: np.random.Generator
     assert np.all(error <= 1e-9 * 2)
 
 
+def test_chunked_students_equal_single_runs(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The experiments engine in chunks of 16 (GD, then one batched Newton call for the rest)
+    returns, per training set, what GD and Newton on that set alone return, to the certified
+    tolerance 1e-9·max(1, ‖ŵ‖) of each; hard-label GD in chunks equals single runs to rounding."""
+    from kdverify.experiments import students
+    from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine
+
+    monkeypatch.setattr(students, "CACHE_FLOATS", 16 * 5 * 5)
+    family = Isotropic(5)
+    teacher = family.teacher()
+    data = family.sample(5, rng, trials=40)
+    budget = Training(max_iter=200, hard_iterations=300)
+    assert students.chunk_size(5, 5) == 16
+    trained = train_students("distilled", data, teacher, budget, rng=rng)
+    hard = train_students("hard-gd", data, teacher, budget, rng=rng)
+    assert trained.finished > 0 and trained.uncertified == 0
+    for b in range(len(data)):
+        logits = teacher.logits(data[b])
+        single = gradient_descent(data[b], logits, max_iter=budget.max_iter)
+        if not single.converged:
+            single = newton_refine(data[b], logits, single.w)
+        assert single.converged and np.linalg.norm(trained.w[b] - single.w) <= 2 * single.tol
+        alone = hard_label_descent(data[b], teacher.hard_labels(data[b]), iterations=budget.hard_iterations)
+        np.testing.assert_allclose(hard.w[b], alone.w, rtol=0, atol=1e-12 * np.linalg.norm(alone.w))
+
+
 def test_every_student_kind_trains(rng: np.random.Generator) -> None:
     """Each kind returns one unit-agnostic student per training set, aligned with the teacher
     on the training points (the hard and deep students classify them like the teacher)."""

@@ -7,6 +7,8 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kdverify.errors import InvalidArgument
 from kdverify.numerics import angle
@@ -106,6 +108,21 @@ class TestHardLabelDescent:
             single = hard_label_descent(data[b], labels[b], iterations=300)
             # 300 steps each rounding by eps relative to ‖w‖: the runs agree to 300·eps·‖w‖·10.
             np.testing.assert_allclose(batched.w[b], single.w, atol=3000 * EPS * np.linalg.norm(single.w))
+
+    @given(st.integers(1, 6), st.integers(1, 8), st.integers(2, 5), st.integers(0, 2**32 - 1))
+    def test_batch_equals_single_runs_for_any_shape(self, dim, n, batch, seed) -> None:
+        """Batched hard-label GD (which drops no problem: there is no tolerance) returns each
+        problem's single-run iterate and off-span maximum, to the rounding of 200 steps."""
+        rng = np.random.default_rng(seed)
+        data = rng.standard_normal((batch, dim, n))
+        labels = (rng.standard_normal((batch, n)) > 0).astype(float)
+        batched = hard_label_descent(data, labels, iterations=200, check_every=7)
+        for b in range(batch):
+            single = hard_label_descent(data[b], labels[b], iterations=200, check_every=7)
+            scale = 2000 * EPS * max(1.0, float(np.linalg.norm(single.w)))
+            np.testing.assert_allclose(batched.w[b], single.w, rtol=0, atol=scale)
+            assert batched.iterations[b] == single.iterations == 200
+            assert abs(batched.off_span_max[b] - single.off_span_max) <= scale
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.linalg import qr
 
 from kdverify.errors import InvalidArgument, NotConverged
 from kdverify.limits import linear_limit
+from kdverify.linalg import span_projector
 from kdverify.numerics import sigmoid_prime
-from kdverify.solvers import flow_distilled, gradient_descent, gradient_flow, train_distilled
+from kdverify.solvers import flow_distilled, gradient_descent, gradient_flow, newton_refine, train_distilled
+from kdverify.solvers._common import Certificate, certify
 from kdverify.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
@@ -164,6 +168,94 @@ class TestBatch:
             assert np.linalg.norm(batched.w[b] - single.w) <= batched.tol[b] + single.tol
             instance = Instance(data[b], teacher, w0[b])
             assert np.linalg.norm(batched.w[b] - limits[b]) <= batched.bound[b] + rounding_allowance(instance)
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(data (B, d, n), logits (B, n), w0 (B, d))``: 2–5 standard-normalised problems (‖w*‖ = 1,
+    T = 1/2) with n < d, n = d or n > d, some with a duplicated column (rank below n) and one
+    column shrunk so that the problems converge at different speeds. Shrinks towards fewer,
+    smaller problems."""
+    batch, dim, n = draw(st.integers(2, 5)), draw(st.integers(2, 6)), draw(st.integers(1, 8))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    data = rng.standard_normal((batch, dim, n))
+    if n > 1 and draw(st.booleans()):
+        data[0, :, -1] = data[0, :, 0]
+    data[:, :, 0] *= np.geomspace(1.0, draw(st.sampled_from([1.0, 0.3])), batch)[:, None]
+    w_star = rng.standard_normal(dim)
+    teacher = Teacher(w_star / np.linalg.norm(w_star), temperature=0.5)
+    return data, teacher.logits(data), rng.standard_normal((batch, dim))
+
+
+class TestBatchedEqualsSingle:
+    """Batched solvers return, per problem, what one run per problem returns: the same stopping
+    rule and certificate, so the two iterates lie within their certified bounds of the same limit
+    (‖w_batch − w_single‖ ≤ bound_batch + bound_single ≤ 2·tol)."""
+
+    @given(batches())
+    def test_gradient_descent(self, problems) -> None:
+        """Batched GD against one run per problem: same convergence, within the certified bounds."""
+        data, logits, w0 = problems
+        batched = gradient_descent(data, logits, w0)
+        for b in range(len(data)):
+            single = gradient_descent(data[b], logits[b], w0[b])
+            assert bool(single.converged) == bool(batched.converged[b])
+            if single.converged:
+                gap = np.linalg.norm(batched.w[b] - single.w)
+                assert gap <= batched.bound[b] + single.bound <= batched.tol[b] + single.tol
+
+    @given(batches())
+    def test_newton_refine(self, problems) -> None:
+        """Newton on a batch of unfinished GD iterates against Newton on each alone, and both
+        against the closed-form limit within their certificates."""
+        data, logits, w0 = problems
+        start = gradient_descent(data, logits, w0, max_iter=5).w
+        batched = newton_refine(data, logits, start, w0)
+        for b in range(len(data)):
+            single = newton_refine(data[b], logits[b], start[b], w0[b])
+            assert bool(single.converged) == bool(batched.converged[b])
+            assert single.iterations == batched.iterations[b]
+            if single.converged:
+                gap = np.linalg.norm(batched.w[b] - single.w)
+                assert gap <= batched.bound[b] + single.bound <= batched.tol[b] + single.tol
+
+    def test_newton_reaches_the_limit_of_gradient_descent(self, rng) -> None:
+        """From 5 GD steps, batched Newton certifies every problem in a few steps, within its
+        bound (plus rounding) of P w*/T + P⊥w0 and within 2·tol of fully converged GD."""
+        for case in CASES.values():
+            instances = [make_instance(rng, *case[:2], duplicate=case[2]) for _ in range(4)]
+            data = np.stack([i.data for i in instances])
+            logits = np.stack([i.teacher.logits(i.data) for i in instances])
+            w0 = np.stack([i.w0 for i in instances])
+            refined = newton_refine(data, logits, gradient_descent(data, logits, w0, max_iter=5).w, w0)
+            descended = gradient_descent(data, logits, w0)
+            assert np.all(refined.converged) and np.all(refined.iterations <= 10)
+            for b, instance in enumerate(instances):
+                assert np.linalg.norm(refined.w[b] - instance.limit) <= refined.bound[b] + rounding_allowance(instance)
+                assert np.linalg.norm(refined.w[b] - descended.w[b]) <= refined.tol[b] + descended.tol[b]
+
+
+class TestCertificate:
+    def test_batched_certificate_is_certify(self, rng) -> None:
+        """Certificate (constants computed once, stacked products) gives certify's numbers
+        (span_error_bound's formula) to rounding, on full-rank, rank-deficient and n > d data."""
+        for dim, n in [(6, 3), (4, 9), (5, 5)]:
+            data = rng.standard_normal((7, dim, n))
+            data[0, :, -1] = data[0, :, 0]
+            logits = np.einsum("d,bdn->bn", rng.standard_normal(dim), data)
+            projector = span_projector(data)
+            w0, w = rng.standard_normal((7, dim)), rng.standard_normal((7, dim))
+            fast = Certificate.build(data, logits, projector)(w, w0)
+            for got, expected in zip(fast, certify(w, w0, data, logits, projector), strict=True):
+                np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+    @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+    def test_nan_or_infinite_iterate_is_never_certified(self, rng) -> None:
+        """A NaN or infinite w gives a NaN or infinite bound, as span_error_bound does."""
+        data = rng.standard_normal((2, 3, 2))
+        certificate = Certificate.build(data, np.ones((2, 2)), span_projector(data))
+        _, _, bound = certificate(np.array([[np.nan, 0.0, 0.0], [np.inf, -np.inf, 0.0]]), np.zeros((2, 3)))
+        assert not np.any(bound <= 1e300)
 
 
 def _bad_inputs():

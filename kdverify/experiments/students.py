@@ -4,8 +4,8 @@ Every student kind goes through kdverify's solvers, with the solvers' own stoppi
 
 - ``distilled``: batched :func:`~kdverify.solvers.gradient_descent` to its certified tolerance
   (default ``rtol = 1e-9``), in cache-sized chunks of problems; trials still uncertified after
-  ``max_iter`` steps are finished by :func:`~kdverify.solvers.newton_refine` (same limit, same
-  certificate, THEORY.md §6c) and counted;
+  ``max_iter`` steps are finished by :func:`~kdverify.solvers.newton_refine` in one batched call
+  (stacked reduced Hessians and solves; same limit, same certificate, THEORY.md §6c) and counted;
 - ``hard``: the max-margin direction (:func:`~kdverify.solvers.max_margin`), the limit direction
   of hard-label gradient descent, certified by its KKT residuals;
 - ``hard-gd``: batched :func:`~kdverify.solvers.hard_label_descent` for a fixed budget of steps

@@ -8,20 +8,26 @@ length is the best of ``1, 1/2, …, 2^{-30}`` on the loss (the loss is convex a
 when that raises the loss by no more than its rounding and brings the logits closer to their
 targets, near the limit where the loss cannot tell steps apart — and the run stops at the same
 certificate as gradient descent.
+
+A batch is one computation: the reduced Hessians ``(UᵀX) diag(σ') (UᵀX)ᵀ / n`` of all problems
+are stacked matrix products and their ``k × k`` systems one stacked solve; a problem leaves the
+batch when it is certified, and its steps are those it would take alone.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import ArrayLike
+from dataclasses import dataclass
 
-from kdverify._validation import as_float_array, positive_int
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from kdverify._validation import FloatArray, as_float_array, positive_int
 from kdverify.errors import InvalidArgument
-from kdverify.losses import loss_gradient, loss_value
+from kdverify.losses import loss_gradient
 from kdverify.numerics import sigmoid, sigmoid_prime, softplus
 from kdverify.solvers._common import (
     EPS,
-    certify,
+    Certificate,
     check_interpolable,
     limit_norm,
     prepare,
@@ -63,38 +69,29 @@ def newton_refine(
     max_iter = positive_int("max_iter", max_iter, min_value=0)
     tolerance = resolve_tolerance(tol, rtol, limit_norm(problem))
     targets = sigmoid(logits)
-    basis = projector.basis
-    inactive = (np.linalg.norm(basis, axis=-2) == 0).astype(float)  # columns beyond the rank
+    certificate = Certificate.build(data, logits, projector)
+    system = _System(
+        data=data,
+        reduced=np.matmul(certificate.basis_t, data),
+        basis=certificate.basis,
+        inactive=np.linalg.norm(certificate.basis, axis=-2) == 0,
+        logits=logits,
+        targets=targets,
+    )
     iterations = np.zeros(len(data), dtype=np.int64)
-    off_span_max = np.zeros(len(data))
-    for step in range(max_iter + 1):
-        span_bound, off_span, bound = certify(current, start, data, logits, projector)
-        off_span_max = np.maximum(off_span_max, off_span)
-        done = bound <= tolerance
-        if step == max_iter or np.all(done):
+    span_bound, off_span, bound = certificate(current, start)
+    off_span_max = off_span.copy()
+    done = bound <= tolerance
+    for _ in range(max_iter):
+        active = np.flatnonzero(~done)
+        if not active.size:
             break
-        gradient = loss_gradient(current, data, targets)
-        curvature = sigmoid_prime(np.einsum("bd,bdn->bn", current, data))
-        reduced = np.einsum("bdk,bdn,bn,ben,bel->bkl", basis, data, curvature, data, basis) / problem.n
-        reduced += np.eye(basis.shape[-1]) * inactive[:, None, :]
-        direction = -np.einsum(
-            "bdk,bk->bd", basis, np.linalg.solve(reduced, np.einsum("bdk,bd->bk", basis, gradient)[..., None])[..., 0]
-        )
-        candidates = current[:, None, :] + STEP_LENGTHS[None, :, None] * direction[:, None, :]
-        losses = loss_value(candidates, data[:, None], targets[:, None])
-        # Near the limit the loss changes by less than its rounding and the best step is noise;
-        # there the full step (quadratic convergence) is taken when it does not increase the loss
-        # beyond that rounding (about eps times the size of its terms) and brings the logits closer
-        # to the targets, which is what the certificate measures.
-        student = np.einsum("bd,bdn->bn", current, data)
-        rounding = 8 * EPS * np.mean(softplus(student) + np.abs(targets * student), axis=-1)
-        full = np.einsum("bd,bdn->bn", candidates[:, 0], data)
-        closer = np.linalg.norm(full - logits, axis=-1) < np.linalg.norm(student - logits, axis=-1)
-        full_step = closer & (losses[:, 0] <= loss_value(current, data, targets) + rounding)
-        best = np.where(full_step, 0, np.argmin(losses, axis=1))
-        moved = ~done
-        current[moved] = candidates[moved, best[moved]]
-        iterations[moved] += 1
+        current[active] = system.take(active).step(current[active])
+        iterations[active] += 1
+        spans, offs, bounds = certificate.take(active)(current[active], start[active])
+        span_bound[active], off_span[active], bound[active] = spans, offs, bounds
+        off_span_max[active] = np.maximum(off_span_max[active], offs)
+        done[active] = bounds <= tolerance[active]
     fields = {
         "w": current,
         "iterations": iterations,
@@ -111,3 +108,52 @@ def newton_refine(
         tol=unbatch(tolerance, problem.single),
         method="damped Newton in w0 + span X (THEORY.md §6c: the limit of gradient descent)",
     )
+
+
+@dataclass(frozen=True)
+class _System:
+    """What a Newton step needs for a batch ``(B, d, n)``: the data, ``UᵀX`` ``(B, k, n)`` (``U``
+    the span basis, its columns beyond the rank zero and flagged ``inactive``), targets."""
+
+    data: FloatArray
+    reduced: FloatArray
+    basis: FloatArray
+    inactive: NDArray[np.bool_]
+    logits: FloatArray
+    targets: FloatArray
+
+    def take(self, index: NDArray[np.int64]) -> _System:
+        """The problems at ``index``."""
+        return _System(**{name: value[index] for name, value in vars(self).items()})
+
+    def step(self, w: FloatArray) -> FloatArray:
+        """One damped Newton step from ``w`` ``(B, d)`` for every problem (module docstring).
+
+        The reduced Hessian ``UᵀHU = (UᵀX) diag(σ'(Xᵀw)) (UᵀX)ᵀ / n`` and gradient
+        ``Uᵀ∇L = (UᵀX)(σ(Xᵀw) − t) / n`` are stacked products; the ``k × k`` systems are solved
+        together (identity on the inactive columns). Along ``Δ`` the logits are
+        ``Xᵀw + α XᵀΔ``, so the 31 step lengths cost ``O(n)`` each.
+        """
+        n = self.data.shape[-1]
+        logits = np.matmul(w[:, None, :], self.data)[:, 0]
+        gradient = np.matmul(self.reduced, (sigmoid(logits) - self.targets)[..., None]) / n
+        curvature = sigmoid_prime(logits)
+        hessian = np.matmul(self.reduced * curvature[:, None, :], np.swapaxes(self.reduced, -1, -2)) / n
+        hessian += np.eye(hessian.shape[-1]) * self.inactive[:, None, :]
+        direction = -np.matmul(self.basis, np.linalg.solve(hessian, gradient))[..., 0]
+        slope = np.matmul(direction[:, None, :], self.data)[:, 0]
+        candidates = logits[:, None, :] + STEP_LENGTHS[None, :, None] * slope[:, None, :]
+        targets = self.targets[:, None, :]
+        losses = np.mean(softplus(candidates) - targets * candidates, axis=-1)
+        # Near the limit the loss changes by less than its rounding and the best step is noise;
+        # there the full step (quadratic convergence) is taken when it does not increase the loss
+        # beyond that rounding (about eps times the size of its terms) and brings the logits closer
+        # to the targets, which is what the certificate measures.
+        current = np.mean(softplus(logits) - self.targets * logits, axis=-1)
+        rounding = 8 * EPS * np.mean(softplus(logits) + np.abs(self.targets * logits), axis=-1)
+        closer = np.linalg.norm(candidates[:, 0] - self.logits, axis=-1) < np.linalg.norm(
+            logits - self.logits, axis=-1
+        )
+        full_step = closer & (losses[:, 0] <= current + rounding)
+        best = np.where(full_step, 0, np.argmin(losses, axis=1))
+        return w + STEP_LENGTHS[best][:, None] * direction
