@@ -20,6 +20,7 @@ from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.registry import get_claim
 from kdverify.claims.runner import SearchResult, database_key, make_certificate, search
 from kdverify.claims.suite import budget_for, certificate_name, plan
+from kdverify.cli._args import writable_file
 from kdverify.errors import InvalidArgument
 from kdverify.jsonio import write_json_atomic
 from kdverify.profiles import Profile, get_profile
@@ -44,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-examples", type=int, default=None, help="examples per family (default: hunt profile)")
     parser.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
     parser.add_argument("--out", default="kdverify-out", help="directory for certificates and the example database")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON (when the hunt finishes)")
+    parser.add_argument(
+        "--json", type=writable_file, metavar="PATH", help="also write the results as JSON (when the hunt finishes)"
+    )
     parser.add_argument(
         "--no-timings", action="store_true", help='write "seconds": null and print no wall times (reproducible output)'
     )
