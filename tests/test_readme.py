@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kdverify.claims.registry import all_claims
+from kdverify.claims.suite import certificate_directory
 from kdverify.cli.list_claims import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,3 +38,17 @@ def test_python_examples_run(index: int) -> None:
     for name, value in namespace.items():
         if name.startswith("test_") and callable(value):
             value()
+
+
+def test_verdict_table_covers_every_pair_and_every_stored_certificate() -> None:
+    """The printed table in the README lists every (claim, family) pair of the registry; theorems
+    hold, and exactly the pairs with a stored certificate are falsified."""
+    table = re.search(r"```text\n\$ kdverify check\n(.*?)\n```", README, flags=re.S)
+    assert table, "the README shows `kdverify check` as printed"
+    rows = {tuple(line.split()[:4]) for line in table.group(1).splitlines()[2:] if line.strip()}
+    stored = {path.stem for path in certificate_directory().glob("*.json")}
+    for claim in all_claims():
+        for family in claim.families:
+            falsified = f"{claim.id}--{family}" in stored
+            verdict = "falsified" if falsified else ("holds" if claim.status == "theorem" else "no")
+            assert (claim.id, claim.status, family, verdict) in rows, (claim.id, family)
