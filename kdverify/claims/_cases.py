@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kdverify._validation import FloatArray
-from kdverify.claims.base import Budget, Instance
+from kdverify.claims.base import Budget, Evidence, Instance
 from kdverify.distributions.base import Family
 from kdverify.linalg import SpanProjector, span_projector
 from kdverify.solvers import DescentResult, gradient_descent
@@ -92,3 +92,16 @@ def numeric_tolerance(distribution: Family, terms: int = 2) -> float:
     """Slack for comparing ``terms`` computed risks or ``p`` values of ``distribution``, each
     within its family's stated ``accuracy`` (quadrature or rounding)."""
     return terms * distribution.accuracy
+
+
+def ratio_evidence(parts: dict[str, tuple[float, float]], **details: object) -> Evidence:
+    """Evidence ``max_part error/tolerance ≤ 1`` with every part's numbers in the details."""
+    ratios = {name: error / tolerance for name, (error, tolerance) in parts.items()}
+    worst = max(ratios, key=ratios.__getitem__)
+    return Evidence(
+        holds=ratios[worst] <= 1.0,
+        lhs=ratios[worst],
+        relation="<=",
+        rhs=1.0,
+        details={"worst": worst, **{name: {"error": e, "tolerance": t} for name, (e, t) in parts.items()}, **details},
+    )

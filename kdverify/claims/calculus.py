@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 
 from kdverify._validation import FloatArray
-from kdverify.claims._cases import EPS, Case
+from kdverify.claims._cases import EPS, Case, ratio_evidence
 from kdverify.claims._instances import GENERIC, generic_problems
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.limits import linear_limit
@@ -21,19 +21,6 @@ from kdverify.numerics import binary_entropy, sigmoid_prime
 
 CASE_FAMILIES = (GENERIC,)
 Gradient = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
-
-
-def _ratio_evidence(parts: dict[str, tuple[float, float]], **details: object) -> Evidence:
-    """Evidence ``max_part error/tolerance ≤ 1`` with every part's numbers in the details."""
-    ratios = {name: error / tolerance for name, (error, tolerance) in parts.items()}
-    worst = max(ratios, key=ratios.__getitem__)
-    return Evidence(
-        holds=ratios[worst] <= 1.0,
-        lhs=ratios[worst],
-        relation="<=",
-        rhs=1.0,
-        details={"worst": worst, **{name: {"error": e, "tolerance": t} for name, (e, t) in parts.items()}, **details},
-    )
 
 
 def _gradient_entry(w: FloatArray, *, data: FloatArray, targets: FloatArray, index: int) -> float:
@@ -80,7 +67,7 @@ def check_loss_calculus(
         loss_value(w, data, targets) + loss_value(other, data, targets)
     )
     chord_tol = 8 * EPS * (1 + value_scale + float(np.mean(np.abs(data.T @ other))))
-    return _ratio_evidence(
+    return ratio_evidence(
         {
             "gradient": (gradient_error, gradient_tol),
             "hessian": (hessian_error, hessian_tol),
@@ -125,7 +112,7 @@ def check_global_minimizers(
         minimiser + scale * direction for scale in (1e-2, 1.0) for direction in (data[:, 0], -case.teacher.target)
     ]
     below = max(entropy - float(loss_value(p, data, targets)) for p in probes)
-    return _ratio_evidence(
+    return ratio_evidence(
         {
             "minimum-is-mean-entropy": (abs(at_minimiser - entropy), rounding),
             "constant-on-solution-set": (abs(along_set - entropy), rounding + 16 * EPS * float(np.linalg.norm(moved))),

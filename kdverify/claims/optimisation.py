@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from kdverify._validation import FloatArray
-from kdverify.claims._cases import EPS, Case, descent_rounding
+from kdverify.claims._cases import EPS, Case, descent_rounding, ratio_evidence
 from kdverify.claims._instances import DATA_FAMILIES, problems
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.exact import dot, exact_student
@@ -135,22 +135,13 @@ def check_deep_bias(instance: Instance, budget: Budget, *, limit_formula: DeepLi
         limit = limit_formula(case.data, case.teacher, layers[0], run.upper_product)
         rounding = run.first_layer_drift * float(np.linalg.norm(run.upper_product)) + case.closed_form_error()
         parts["limit"] = (float(np.linalg.norm(run.w - limit)), run.span_bound + rounding + drift_tol)
-    ratios = {name: error / tolerance for name, (error, tolerance) in parts.items()}
-    worst = max(ratios, key=ratios.__getitem__)
-    return Evidence(
-        holds=ratios[worst] <= 1.0,
-        lhs=ratios[worst],
-        relation="<=",
-        rhs=1.0,
-        details={
-            "worst": worst,
-            **{name: {"error": e, "tolerance": t} for name, (e, t) in parts.items()},
-            "converged": run.converged,
-            "reason": run.reason,
-            "balanced": bool(architecture["balanced"]),
-            "initial_balance_defect": balance_defect(layers),
-            "iterations": run.iterations,
-        },
+    return ratio_evidence(
+        parts,
+        converged=run.converged,
+        reason=run.reason,
+        balanced=bool(architecture["balanced"]),
+        initial_balance_defect=balance_defect(layers),
+        iterations=run.iterations,
     )
 
 
