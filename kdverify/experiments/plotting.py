@@ -96,7 +96,18 @@ def plot_series(axes: Any, series: Sequence[Series], *, log_y: bool = False) -> 
         colour = line.colour or COLOURS[index % len(COLOURS)]
         y = np.asarray(line.y, dtype=float)
         shown = y if floor is None else np.maximum(y, floor)
-        axes.plot(line.x, shown, line.style, marker=line.marker, markersize=3.5, color=colour, label=line.label)
+        # Earlier lines on top, later ones with larger markers: coinciding curves (the deep student
+        # from a small initialisation and the linear one) stay visible as a dot inside a marker.
+        axes.plot(
+            line.x,
+            shown,
+            line.style,
+            marker=line.marker,
+            markersize=3.5 + 1.5 * index,
+            color=colour,
+            label=line.label,
+            zorder=2 + len(series) - index,
+        )
         if line.lower is not None and line.upper is not None:
             lower, upper = np.asarray(line.lower, dtype=float), np.asarray(line.upper, dtype=float)
             if floor is not None:
