@@ -243,6 +243,8 @@ def _build_family(family: str, key: str) -> Family:
 
 def families(family: str | None = None) -> st.SearchStrategy[Family]:
     """Family objects: of ``family``, or of any family when ``None`` (shrinking toward isotropic)."""
+    if family is not None:
+        family_parameters(family)  # an unknown name fails here, not at the first draw
     names = st.just(family) if family is not None else st.sampled_from(FAMILY_NAMES)
     return names.flatmap(lambda name: family_parameters(name).map(lambda params: build_family(name, params)))
 

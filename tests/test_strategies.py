@@ -56,8 +56,9 @@ def test_discrete_points_are_points_not_coordinates() -> None:
 
 
 def test_bad_bounds_and_unknown_families_are_named() -> None:
-    with pytest.raises(InvalidArgument, match="family 'nope' is unknown"):
-        family_parameters("nope")
+    for strategy in (family_parameters, families):
+        with pytest.raises(InvalidArgument, match="family 'nope' is unknown"):
+            strategy("nope")
     with pytest.raises(InvalidArgument, match="max_dim"):
         find(discrete_parameters(max_dim=1), lambda p: True)
 
