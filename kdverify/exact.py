@@ -34,6 +34,7 @@ __all__ = [
     "dot",
     "exact_student",
     "is_float_free",
+    "max_margin_on_active_set",
     "projector",
     "rank",
     "sign",
@@ -225,3 +226,39 @@ def exact_student(
         off_span = span.complement(as_rational_vector("w0", w0, dim=span.dim))
         student = tuple(a + b for a, b in zip(student, off_span, strict=True))
     return student
+
+
+def _solve(matrix: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
+    """Gauss–Jordan elimination in rationals; ``None`` when ``matrix`` is singular."""
+    size = len(rhs)
+    rows = [[*row, b] for row, b in zip(matrix, rhs, strict=True)]
+    for col in range(size):
+        pivot = next((r for r in range(col, size) if rows[r][col] != 0), None)
+        if pivot is None:
+            return None
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        for r in range(size):
+            if r != col and rows[r][col] != 0:
+                factor = rows[r][col] / rows[col][col]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[col], strict=True)]
+    return [rows[i][size] / rows[i][i] for i in range(size)]
+
+
+def max_margin_on_active_set(
+    points: Sequence[Sequence[Fraction]], labels: Sequence[int], active: Sequence[int]
+) -> RationalVector | None:
+    """The hard-margin direction ``w`` (``min ‖w‖`` s.t. ``y_i x_iᵀw ≥ 1``) of rational points,
+    *if* ``active`` is its set of support vectors: ``w = Σ λ_i y_i x_i`` over ``active`` with
+    ``y_i x_iᵀw = 1`` there, returned only when the KKT conditions hold exactly (``λ ≥ 0``, every
+    margin ≥ 1), which makes it the unique optimum. ``None`` otherwise (wrong guess of the active
+    set, or linearly dependent support vectors), so a float solver's guess is confirmed or refused."""
+    rows = [tuple(Fraction(y) * Fraction(c) for c in point) for point, y in zip(points, labels, strict=True)]
+    support = list(dict.fromkeys(rows[i] for i in active))  # duplicated points are one constraint
+    gram = [[dot(u, v) for v in support] for u in support]
+    multipliers = _solve(gram, [Fraction(1)] * len(support))
+    if multipliers is None or min(multipliers) < 0:
+        return None
+    w = tuple(
+        sum((lam * u[k] for lam, u in zip(multipliers, support, strict=True)), Fraction(0)) for k in range(len(rows[0]))
+    )
+    return w if all(dot(row, w) >= 1 for row in rows) else None

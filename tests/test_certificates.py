@@ -59,3 +59,41 @@ def test_exact_discrete_certificates_agree_with_brute_force(name: str) -> None:
     if certificate["claim"] == "monotone-risk-expected":
         assert _expected_risk(params, n, temperature, w0) == rhs
     assert lhs > rhs
+
+
+def _max_margin_by_active_sets(rows: list[sp.Matrix]) -> sp.Matrix:
+    """The hard-margin direction of the rows ``y_i x_i`` by trying every active set (smallest
+    first) in sympy and keeping the one whose KKT conditions hold: no float solver involved."""
+    distinct = list(dict.fromkeys(tuple(row) for row in rows))
+    for size in range(1, len(distinct) + 1):
+        for active in itertools.combinations(distinct, size):
+            basis = sp.Matrix.hstack(*(sp.Matrix(row) for row in active))
+            gram = basis.T * basis
+            if gram.det() == 0:
+                continue
+            multipliers = gram.solve(sp.ones(size, 1))
+            w = basis * multipliers
+            if all(m >= 0 for m in multipliers) and all((sp.Matrix(row).T * w)[0] >= 1 for row in distinct):
+                return w
+    raise AssertionError("no active set satisfies the KKT conditions")
+
+
+def test_distill_beats_hard_certificate_agrees_with_brute_force() -> None:
+    """``E R_n`` of the distilled and of the max-margin student, both recomputed here."""
+    certificate = json.loads(
+        (certificate_directory() / "distill-beats-hard-expected--discrete.json").read_text(encoding="utf-8")
+    )
+    instance, evidence = certificate["instance"], certificate["evidence"]
+    params, n = instance["family_params"], int(instance["n"])
+    points = [sp.Matrix(point) for point in params["points"]]
+    weights = [sp.Rational(weight) for weight in params["weights"]]
+    w_star = sp.Matrix(params["w_star"])
+    labels = [sp.sign((w_star.T * a)[0]) for a in points]
+    hard = sp.Rational(0)
+    for chosen in itertools.product(range(len(points)), repeat=n):
+        w = _max_margin_by_active_sets([labels[i] * points[i] for i in chosen])
+        wrong = [q for a, q, y in zip(points, weights, labels, strict=True) if sp.sign((w.T * a)[0]) != y]
+        hard += sp.prod([weights[i] for i in chosen]) * sum(wrong, sp.Rational(0))
+    distilled = _expected_risk(params, n, sp.Rational(str(instance["temperature"])), instance["w0"])
+    assert (distilled, hard) == (sp.Rational(evidence["lhs"]), sp.Rational(evidence["rhs"]))
+    assert distilled > hard

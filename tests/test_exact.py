@@ -20,6 +20,7 @@ from kdverify.exact import (
     dot,
     exact_student,
     is_float_free,
+    max_margin_on_active_set,
     projector,
     rank,
     sign,
@@ -140,3 +141,22 @@ class TestStudent:
 def test_doctests() -> None:
     """The module's examples run."""
     assert doctest.testmod(kdverify.exact).failed == 0
+
+
+class TestMaxMarginOnActiveSet:
+    """kdverify.exact.max_margin_on_active_set confirms or refuses a guessed support set."""
+
+    POINTS = ((Fraction(1), Fraction(1)), (Fraction(1), Fraction(-1)), (Fraction(0), Fraction(3)))
+    LABELS = (1, -1, 1)
+
+    def test_the_right_active_set_gives_the_exact_direction(self) -> None:
+        assert max_margin_on_active_set(self.POINTS, self.LABELS, [0, 1]) == (Fraction(0), Fraction(1))
+
+    def test_a_wrong_active_set_is_refused(self) -> None:
+        """Guessing point 2 alone leaves point 0 at margin 1/3, point 0 alone leaves point 1 at 0."""
+        assert max_margin_on_active_set(self.POINTS, self.LABELS, [2]) is None
+        assert max_margin_on_active_set(self.POINTS, self.LABELS, [0]) is None
+
+    def test_duplicated_support_vectors_count_once(self) -> None:
+        points = [*self.POINTS, self.POINTS[0]]
+        assert max_margin_on_active_set(points, [*self.LABELS, 1], [0, 1, 3]) == (Fraction(0), Fraction(1))
