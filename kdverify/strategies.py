@@ -21,7 +21,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from kdverify._validation import positive_float, positive_int
-from kdverify.distributions import Discrete, Family, from_params
+from kdverify.distributions import FAMILIES, Discrete, Family, from_params
 from kdverify.errors import InvalidArgument
 
 __all__ = [
@@ -153,16 +153,7 @@ def deep_architectures(
 # Data families: their parameters as plain JSON values (so instances store and replay them), and
 # the family objects built from those parameters.
 
-FAMILY_NAMES = (
-    "isotropic",
-    "anisotropic",
-    "beta-polarised",
-    "margin",
-    "discrete",
-    "mixture",
-    "digits",
-    "breast-cancer",
-)
+FAMILY_NAMES = tuple(FAMILIES)
 BETA_SHAPES = (1.0, 2.0, 0.5, 3.0)
 
 

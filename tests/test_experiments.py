@@ -196,7 +196,7 @@ def test_report_has_the_verdicts_and_all_five_sections(tmp_path: Path) -> None:
     ("arguments", "message"),
     [
         pytest.param(["--student", "distilled,wizard"], "wizard", id="unknown-student"),
-        pytest.param(["--trials", "0"], "--trials=0", id="zero-trials"),
+        pytest.param(["--trials", "0"], "argument --trials: '0' must be >= 1", id="zero-trials"),
         pytest.param(["--out", "/proc/kdverify-cannot-write-here"], "cannot be created", id="unwritable-out"),
     ],
 )
@@ -218,7 +218,7 @@ def test_out_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        pytest.param(["--trials", "0"], "--trials=0", id="zero-trials"),
+        pytest.param(["--trials", "0"], "argument --trials: '0' must be >= 1", id="zero-trials"),
         pytest.param(["--experiments", "geometry,astrology"], "astrology", id="unknown-experiment"),
         pytest.param(["--claim", "no-such-claim"], "no-such-claim", id="unknown-claim"),
     ],

@@ -220,6 +220,7 @@ def enumerated_hard_risk(distribution: Discrete, n: int) -> Fraction | None:
         data = distribution.points[:, list(chosen)]
         labels = [int(distribution.teacher_signs[i]) for i in chosen]
         multipliers = max_margin(data, labels).multipliers
+        # Only a guess: any threshold is safe, since a wrong active set is refused exactly below.
         active = np.flatnonzero(multipliers > 1e-9 * np.max(multipliers))
         w = max_margin_on_active_set([support[i] for i in chosen], labels, active.tolist())
         if w is None:

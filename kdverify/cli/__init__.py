@@ -43,8 +43,12 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 1 a theorem falsified, 2 usage error)."""
-    args = build_parser().parse_args(argv)
+    """Run the command; returns the exit status (0 ok, 1 a theorem falsified, 2 usage error),
+    also for the usage errors argparse reports itself."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
     try:
         return int(args.func(args) or 0)
     except (KDVerifyError, ValueError) as exc:

@@ -17,6 +17,7 @@ __all__ = [
     "param_pair",
     "parse_params",
     "positive_float",
+    "positive_integer",
     "sample_sizes",
     "writable_directory",
     "writable_file",
@@ -62,6 +63,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def positive_integer(text: str) -> int:
+    """A whole number ≥ 1 (trials, examples)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
     return value
 
 

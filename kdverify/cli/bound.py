@@ -14,6 +14,7 @@ from kdverify.cli._args import (
     confidence_level,
     parse_params,
     positive_float,
+    positive_integer,
     sample_sizes,
     writable_file,
 )
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_family_arguments(parser)
     parser.add_argument("--n", type=sample_sizes, required=True, help="sizes: N, N1,N2 or START:STOP[:STEP]")
     parser.add_argument("--estimate", action="store_true", help="also print E R_n (exact for discrete data)")
-    parser.add_argument("--trials", type=int, default=1000, help="Monte Carlo trials per n (default 1000)")
+    parser.add_argument("--trials", type=positive_integer, default=1000, help="Monte Carlo trials per n (default 1000)")
     parser.add_argument("--temperature", type=positive_float, default=1.0, help="teacher temperature T (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo estimate (default 0)")
     parser.add_argument(
@@ -54,8 +55,6 @@ def _estimate(family, n: int, args: argparse.Namespace, rng: np.random.Generator
 
 def run(args: argparse.Namespace) -> int:
     family = family_from_params(args.family, parse_params(args.param))
-    if args.trials < 1:
-        raise ValueError(f"--trials={args.trials} must be >= 1")
     rng = np.random.default_rng(args.seed)
     rows: list[dict[str, object]] = []
     with ProgressBar(len(args.n), "bound") as bar:

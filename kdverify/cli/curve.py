@@ -6,10 +6,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kdverify.cli._args import add_family_arguments, parse_params, sample_sizes
+from kdverify.cli._args import (
+    add_family_arguments,
+    confidence_level,
+    parse_params,
+    positive_float,
+    positive_integer,
+    sample_sizes,
+)
 from kdverify.cli._table import format_table
 from kdverify.distributions import family_from_params
-from kdverify.errors import InvalidArgument
 from kdverify.experiments.curves import COLUMNS, Curve, CurvePoint, risk_curve
 from kdverify.experiments.files import csv_text, ensure_directory, write_text_atomic
 from kdverify.experiments.plotting import plot_curve, require_matplotlib
@@ -26,15 +32,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_family_arguments(parser)
     parser.add_argument("--n", type=sample_sizes, required=True, help="sizes: N, N1,N2 or START:STOP[:STEP]")
-    parser.add_argument("--trials", type=int, required=True, help="training sets per n")
+    parser.add_argument("--trials", type=positive_integer, required=True, help="training sets per n")
     parser.add_argument(
         "--student",
         default="distilled,hard",
         help=f"comma-separated student kinds (default distilled,hard): {', '.join(STUDENTS)}",
     )
-    parser.add_argument("--temperature", type=float, default=1.0, help="teacher temperature T (default 1)")
+    parser.add_argument("--temperature", type=positive_float, default=1.0, help="teacher temperature T (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the training sets (default 0)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="confidence of each interval (default 0.95)")
+    parser.add_argument(
+        "--confidence", type=confidence_level, default=0.95, help="confidence of each interval (default 0.95)"
+    )
     parser.add_argument("--max-iter", type=int, default=Training.max_iter, help="GD steps before Newton finishes")
     parser.add_argument("--out", default="kdverify-curve", help="output directory (default ./kdverify-curve)")
     parser.set_defaults(func=run)
@@ -69,8 +77,6 @@ def summary(curve: Curve) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.trials < 1:
-        raise InvalidArgument(f"--trials={args.trials} must be >= 1.")
     students = parse_students(args.student)
     family = family_from_params(args.family, parse_params(args.param))
     training = Training(max_iter=args.max_iter)

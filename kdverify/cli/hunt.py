@@ -20,8 +20,7 @@ from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.registry import get_claim
 from kdverify.claims.runner import SearchResult, database_key, make_certificate, search
 from kdverify.claims.suite import budget_for, certificate_name, plan
-from kdverify.cli._args import writable_file
-from kdverify.errors import InvalidArgument
+from kdverify.cli._args import positive_integer, writable_file
 from kdverify.jsonio import write_json_atomic
 from kdverify.profiles import Profile, get_profile
 from kdverify.progress import ProgressBar
@@ -42,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("id", help="claim id (see `kdverify list`)")
     parser.add_argument("--family", action="append", default=[], help="family to hunt on (default: all of the claim's)")
-    parser.add_argument("--max-examples", type=int, default=None, help="examples per family (default: hunt profile)")
+    parser.add_argument(
+        "--max-examples", type=positive_integer, default=None, help="examples per family (default: hunt profile)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
     parser.add_argument("--out", default="kdverify-out", help="directory for certificates and the example database")
     parser.add_argument(
@@ -60,8 +61,6 @@ def hunt_profile(max_examples: int | None) -> Profile:
     profile = get_profile("hunt")
     if max_examples is None:
         return profile
-    if max_examples < 1:
-        raise InvalidArgument(f"--max-examples={max_examples} must be >= 1")
     return replace(profile, max_examples=max_examples, statistical_examples=max_examples)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from kdverify.errors import InvalidArgument
+from kdverify.cli._args import positive_integer
 from kdverify.experiments.paper import EXPERIMENTS
 from kdverify.experiments.plotting import require_matplotlib
 from kdverify.experiments.report import scale_for, write_report
@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="kdverify-report", help="output directory (default ./kdverify-report)")
     parser.add_argument("--profile", default="ci", choices=sorted(PROFILES), help="budget profile (default: ci)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the experiments (default 0)")
-    parser.add_argument("--trials", type=int, help="override the profile's training sets per point")
-    parser.add_argument("--max-n", type=int, help="cap every grid of training set sizes (quick runs)")
+    parser.add_argument("--trials", type=positive_integer, help="override the profile's training sets per point")
+    parser.add_argument("--max-n", type=positive_integer, help="cap every grid of training set sizes (quick runs)")
     parser.add_argument("--claim", action="append", default=[], metavar="ID", help="narrow the check (repeatable)")
     parser.add_argument("--family", action="append", default=[], help="narrow the check to a family (repeatable)")
     parser.add_argument(
@@ -38,10 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("trials", "max_n"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InvalidArgument(f"--{name.replace('_', '-')}={value} must be >= 1.")
     experiments = [name.strip() for name in args.experiments.split(",") if name.strip()]
     require_matplotlib()
     scale = scale_for(args.profile, args.trials, args.max_n)
