@@ -20,7 +20,7 @@ from hypothesis.strategies import SearchStrategy
 from kdverify.errors import CertificateError
 from kdverify.exact import to_fraction
 
-__all__ = ["Budget", "Claim", "Evidence", "Instance", "Mutant", "Status"]
+__all__ = ["EVERY_INSTANCE", "Budget", "Claim", "Content", "Evidence", "Instance", "Mutant", "Status"]
 
 Status = Literal["theorem", "open"]
 
@@ -106,6 +106,11 @@ class Evidence:
     instances never produce a verdict. ``lhs relation rhs`` is the statement's inequality
     with its two sides as numbers (exact Fractions for exact checks); ``tolerance`` the slack
     allowed and why; ``interval`` a confidence interval for statistical checks.
+
+    ``tie_free`` says whether the verdict survives a change of tie convention on discrete data
+    (THEORY.md §1 counts ``sign(0)`` as an error; the other convention counts it as correct):
+    ``True`` when both conventions give the same verdict, ``False`` when it depends on a student
+    scoring exactly 0 on a support point, ``None`` where ties cannot occur or were not examined.
     """
 
     holds: bool | None
@@ -116,12 +121,15 @@ class Evidence:
     exact: bool = False
     interval: Mapping[str, Any] | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    tie_free: bool | None = None
 
     def __post_init__(self) -> None:
         # Checks compute ``holds`` from numpy comparisons; a numpy bool is not ``False`` under
         # ``is``, so normalise it once here rather than trusting every caller.
         if self.holds is not None:
             object.__setattr__(self, "holds", bool(self.holds))
+        if self.tie_free is not None:
+            object.__setattr__(self, "tie_free", bool(self.tie_free))
 
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -135,6 +143,7 @@ class Evidence:
                 "exact": self.exact,
                 "interval": self.interval,
                 "details": self.details,
+                "tie_free": self.tie_free,
             }
         )
 
@@ -176,6 +185,27 @@ Check = Callable[[Instance, Budget], Evidence]
 
 
 @dataclass(frozen=True)
+class Content:
+    """A claim's non-vacuity condition: when one checked instance can tell the statement from a
+    false one (``n < d`` where a risk must be non-trivial, ``2 ≤ rank X < d`` where an angle can be
+    strict, ``P⊥w₀ ≠ 0`` where the initialisation matters, a bound below 1, ...).
+
+    ``test(instance, evidence)`` decides it from the instance and what its check measured (the
+    check records the quantities it needs in ``evidence.details``); ``description`` says it in
+    words for the verdict table, ``kdverify list`` and a ``vacuous`` verdict.
+    """
+
+    description: str
+    test: Callable[[Instance, Evidence], bool]
+
+    def __call__(self, instance: Instance, evidence: Evidence) -> bool:
+        return bool(self.test(instance, evidence))
+
+
+EVERY_INSTANCE = Content("every instance (the statement is an identity checked at each one)", lambda i, e: True)
+
+
+@dataclass(frozen=True)
 class Mutant:
     """A deliberately wrong variant of a claim's check, used by the self-test: ``check`` is the
     claim's check with one ingredient replaced (a missing term, a wrong sign, ...)."""
@@ -190,7 +220,8 @@ class Claim:
     """One claim of THEORY.md §3, by its id.
 
     ``families`` are the family ids it is checked on; ``instances(family)`` is the hypothesis
-    strategy generating its instances there; ``check`` decides one instance; ``statistical``
+    strategy generating its instances there; ``check`` decides one instance; ``content`` is its
+    non-vacuity condition (a theorem "holds" only with at least one informative example); ``statistical``
     marks claims whose checks use confidence intervals and so take a share of the run's
     false-alarm budget δ (passed to ``check`` as ``Budget.alpha``).
     """
@@ -203,6 +234,7 @@ class Claim:
     families: tuple[str, ...]
     instances: InstanceStrategy
     check: Check
+    content: Content = EVERY_INSTANCE
     statistical: bool = False
     mutants: tuple[Mutant, ...] = ()
 

@@ -55,43 +55,61 @@ class CheckFailed(Exception):
 
 @dataclass
 class SearchResult:
-    """The outcome of searching one claim on one family."""
+    """The outcome of searching one claim on one family.
+
+    ``examples`` counts decided instances, ``informative`` those that meet the claim's
+    non-vacuity condition (:attr:`Claim.content`), ``undecided`` the others. ``shown`` is the
+    most informative example: the informative one closest to violating the claim relative to
+    its size (see :func:`relative_slack`), or the counterexample.
+    """
 
     claim: Claim
     family: str
     verdict: Verdict = "holds"
     examples: int = 0
+    informative: int = 0
     undecided: int = 0
     seconds: float = 0.0
-    tightest: Evidence | None = None
+    shown: Evidence | None = None
     counterexample: Instance | None = None
     evidence: Evidence | None = None
     error: str | None = None
     budget: Budget = field(default_factory=Budget)
 
-    def record(self, evidence: Evidence) -> None:
-        """Count one checked instance and keep the one closest to violating the claim."""
+    def record(self, instance: Instance, evidence: Evidence) -> None:
+        """Count one checked instance; keep the most informative one."""
         if evidence.holds is None:
             self.undecided += 1
             return
         self.examples += 1
-        if self.tightest is None or slack(evidence) < slack(self.tightest):
-            self.tightest = evidence
+        if not self.claim.content(instance, evidence):
+            return
+        self.informative += 1
+        if self.shown is None or relative_slack(evidence) < relative_slack(self.shown):
+            self.shown = evidence
+
+    def settle(self) -> None:
+        """A search that found nothing holds only if some example was informative."""
+        if self.verdict == "holds" and self.informative == 0:
+            self.verdict = "vacuous"
 
     def to_json(self, *, timings: bool = True) -> dict[str, Any]:
         """The entry of ``check --json``: ``{"id", "status", "family", "verdict", ...}``;
         ``timings=False`` writes ``"seconds": null``, so equal runs give byte-identical JSON."""
-        shown = self.evidence or self.tightest
+        shown = self.evidence or self.shown
         return {
             "id": self.claim.id,
             "status": self.claim.status,
             "family": self.family,
             "verdict": self.verdict,
             "examples": self.examples,
+            "informative": self.informative,
+            "content": self.claim.content.description,
             "undecided": self.undecided,
             "seconds": round(self.seconds, 3) if timings else None,
             "budget": self.budget.to_json(),
             "evidence": None if shown is None else shown.to_json(),
+            "detectable_effect": None if shown is None else detectable_effect(shown),
             "certificate": certificate_payload(self) if self.verdict == "falsified" else None,
             "error": self.error,
             "error_instance": self.counterexample.to_json()
@@ -100,12 +118,14 @@ class SearchResult:
         }
 
 
-VERDICT_HEADER = ("claim", "status", "family", "verdict", "examples", "evidence")
+VERDICT_HEADER = ("claim", "status", "family", "verdict", "informative", "evidence", "detects")
 
 
 def verdict_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     """Rows of the verdict table (columns :data:`VERDICT_HEADER`) from ``check --json`` entries
-    (:meth:`SearchResult.to_json`). Open claims that survive read "no counterexample", not "holds"."""
+    (:meth:`SearchResult.to_json`). Open claims that survive read "no counterexample", not "holds";
+    ``informative`` is informative examples / decided examples; ``detects`` the smallest violation a
+    statistical check could have seen (its interval's width), empty for exact and deterministic ones."""
     rows = []
     for entry in entries:
         verdict = entry["verdict"]
@@ -115,9 +135,22 @@ def verdict_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
         if evidence:
             sides = {side: _exact_side(evidence[side]) for side in ("lhs", "rhs")}
             shown = Evidence(**{**evidence, **sides}).summary()
+            if evidence.get("tie_free") is False:
+                shown += " (depends on ties)"
         else:
             shown = entry["error"] or ""
-        rows.append([entry["id"], entry["status"], entry["family"], verdict, entry["examples"], shown])
+        effect = entry.get("detectable_effect")
+        rows.append(
+            [
+                entry["id"],
+                entry["status"],
+                entry["family"],
+                verdict,
+                f"{entry['informative']}/{entry['examples']}",
+                shown,
+                "" if effect is None else f"{effect:.2g}",
+            ]
+        )
     return rows
 
 
@@ -173,6 +206,40 @@ def slack(evidence: Evidence) -> float:
     return tolerance - abs(lhs - rhs)
 
 
+def relative_slack(evidence: Evidence) -> float:
+    """:func:`slack` relative to the size of the compared quantities (and the tolerance), so that
+    ``1e-10 ≤ 2e-10`` at rounding level does not look tighter than ``0.31 ≤ 0.32``."""
+    try:
+        scale = max(abs(float(evidence.lhs)), abs(float(evidence.rhs)), evidence.tolerance or 0.0)
+    except (TypeError, ValueError):
+        return math.inf
+    return slack(evidence) / scale if scale > 0 else math.inf
+
+
+def detectable_effect(evidence: Evidence) -> float | None:
+    """The smallest violation a statistical check could have seen: the width of its interval
+    (a truth beyond the compared side by more than that puts the interval past it, with the
+    interval's confidence); a check that knows better records ``details["detectable_effect"]``.
+    ``None`` for exact and deterministic evidence."""
+    known = evidence.details.get("detectable_effect") if isinstance(evidence.details, Mapping) else None
+    if known is not None:
+        return float(known)
+    if evidence.interval is None:
+        return None
+    return float(evidence.interval["upper"]) - float(evidence.interval["lower"])
+
+
+class _TimeUp(BaseException):
+    """Raised inside the hypothesis test when a timed search has spent its time (a BaseException,
+    so hypothesis stops at once instead of treating it as a failing example)."""
+
+
+def anytime_alpha(alpha: float, k: int) -> float:
+    """The share of a pair's false-alarm budget ``alpha`` spent on its ``k``-th check (``k ≥ 1``)
+    when the number of checks is not known in advance: ``alpha/(k(k+1))``, which sums to ``alpha``."""
+    return alpha / (k * (k + 1))
+
+
 def search(
     claim: Claim,
     family: str,
@@ -180,6 +247,7 @@ def search(
     *,
     budget: Budget,
     max_examples: int | None = None,
+    max_seconds: float | None = None,
     seed: int | None = None,
     database: ExampleDatabase | None = None,
     on_example: Callable[[SearchResult], None] | None = None,
@@ -189,26 +257,49 @@ def search(
     """Search ``claim`` on ``family`` within ``profile`` and return the verdict with its evidence.
 
     ``budget`` fixes what each check may spend (its ``alpha`` is this search's share of δ);
+    ``max_seconds`` makes the search stop generating after that much time (with a large
+    ``max_examples``, so cheap checks draw thousands of examples); its statistical checks then
+    spend ``alpha`` by :func:`anytime_alpha`, since their number is not known in advance.
     ``seed`` fixes hypothesis's randomness when the profile is not derandomised; ``database``
     (a hypothesis example database) makes found counterexamples survive the process;
     ``on_violation`` sees every violating instance as it is found and while it shrinks;
     ``shrink=False`` stops at the first violation (the self-test only asks whether one exists).
+
+    Open claims prefer tie-free counterexamples: a violation that depends on the tie convention
+    (:attr:`Evidence.tie_free` false) is kept but the search goes on, so it ends on — and shrinks
+    toward — a violation under both conventions when it finds one.
     """
     result = SearchResult(claim, family, budget=budget)
     strategy = claim.instances(family)
+    started = time.perf_counter()
+    calls = [0]
+    tie_dependent: list[tuple[Instance, Evidence]] = []
 
     def probe(instance: Instance) -> None:
+        if max_seconds is not None and result.evidence is None and time.perf_counter() - started > max_seconds:
+            raise _TimeUp
+        calls[0] += 1
+        spent = budget
+        if max_seconds is not None and claim.statistical:
+            spent = Budget(anytime_alpha(budget.alpha, calls[0]), budget.trials, budget.max_iter)
         try:
-            evidence = claim.check(instance, budget)
+            evidence = claim.check(instance, spent)
         except Exception as error:  # a crash is a finding too: hypothesis shrinks it
             raise CheckFailed(instance, error) from error
-        result.record(evidence)
+        result.record(instance, evidence)
         if on_example is not None:
             on_example(result)
-        if evidence.holds is False:
-            if on_violation is not None:
+        if evidence.holds is not False:
+            return
+        if claim.status == "open" and evidence.tie_free is False:
+            if not tie_dependent and on_violation is not None:
                 on_violation(result, instance, evidence)
-            raise Violation(instance, evidence)
+            tie_dependent.append((instance, evidence))
+            return
+        result.evidence = evidence
+        if on_violation is not None:
+            on_violation(result, instance, evidence)
+        raise Violation(instance, evidence)
 
     settings = profile.hypothesis_settings(statistical=claim.statistical, database=database)
     if max_examples is not None:
@@ -217,10 +308,12 @@ def search(
         settings = type(settings)(settings, phases=[phase for phase in settings.phases if phase is not Phase.shrink])
     # Seed the inner function: ``@seed`` on the outer test would also set ``database=None``,
     # and a seeded hunt would silently neither save nor replay its counterexamples.
+    # Mix the pair into hypothesis's digest, so that derandomised runs draw a distinct stream of
+    # examples per (claim, family) instead of the same sizes and seeds everywhere.
+    probe._hypothesis_internal_add_digest = database_key(claim.id, family)  # type: ignore[attr-defined]
     test = settings(given(strategy)(probe if seed is None else hypothesis_seed(seed)(probe)))
     # Key the example database by claim and family, not by this closure's source code.
     test._hypothesis_internal_database_key = database_key(claim.id, family)  # type: ignore[attr-defined]
-    started = time.perf_counter()
     try:
         test()
     except Violation as violation:
@@ -230,5 +323,11 @@ def search(
         result.verdict = "error"
         result.counterexample = failure.instance
         result.error = str(failure)
+    except _TimeUp:
+        pass
+    if result.verdict == "holds" and tie_dependent:
+        result.verdict = "falsified"
+        result.counterexample, result.evidence = tie_dependent[0]
+    result.settle()
     result.seconds = time.perf_counter() - started
     return result

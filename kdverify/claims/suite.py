@@ -140,7 +140,7 @@ def _from_certificate(claim: Claim, family: str, certificate: dict[str, Any]) ->
     result = SearchResult(claim, family, verdict="falsified" if outcome.valid else "error")
     result.counterexample = Instance.from_json({**certificate["instance"], "family": family})
     result.evidence = outcome.evidence
-    result.examples = 1
+    result.examples = result.informative = 1
     if not outcome.valid:
         result.error = f"stored certificate no longer replays: {outcome.reason}"
     return result

@@ -83,14 +83,14 @@ class CheckRun:
 def verdict_section(check: dict[str, Any]) -> str:
     """Summary counts and the verdict table (rows as in ``kdverify check``'s terminal table)."""
     claims = check["claims"]
-    rows = [[f"`{row[0]}`", *row[1:5], str(row[5]).replace("|", "\\|")] for row in verdict_rows(claims)]
+    rows = [[f"`{row[0]}`", *row[1:5], str(row[5]).replace("|", "\\|"), row[6]] for row in verdict_rows(claims)]
     theorems = [e for e in claims if e["status"] == "theorem"]
     falsified_theorems = [e for e in theorems if e["verdict"] == "falsified"]
     open_claims = [e for e in claims if e["status"] == "open"]
     summary = (
         f"`kdverify check --profile {check['profile']}` (exit status {check['exit_status']}): "
-        f"{len(claims)} (claim, family) pairs; theorems: {len(theorems) - len(falsified_theorems)} hold, "
-        f"{len(falsified_theorems)} falsified; open claims: "
+        f"{len(claims)} (claim, family) pairs; theorems: {sum(e['verdict'] == 'holds' for e in theorems)} hold, "
+        f"{len(falsified_theorems)} falsified, {sum(e['verdict'] == 'vacuous' for e in theorems)} vacuous; open claims: "
         f"{sum(e['verdict'] == 'falsified' for e in open_claims)} falsified, "
         f"{sum(e['verdict'] == 'holds' for e in open_claims)} without counterexample; "
         f"{sum(e['verdict'] == 'error' for e in claims)} errors. The raw output is in `check.txt`, "
