@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from kdverify._validation import FloatArray, as_generator, as_vector, positive_int
 from kdverify.distributions.base import HALF_PI, Family
-from kdverify.distributions.discrete import Discrete
+from kdverify.distributions.discrete import Discrete, Ties
 from kdverify.errors import InvalidArgument
 from kdverify.exact import (
     RationalSpan,
@@ -34,7 +35,6 @@ from kdverify.exact import (
     dot,
     exact_student,
     is_float_free,
-    sign,
 )
 from kdverify.limits import linear_limit
 from kdverify.stats import MeanEstimate, bounded_mean
@@ -48,6 +48,8 @@ __all__ = [
     "estimate_expected_risk",
     "exact_expected_p_angle",
     "exact_expected_risk",
+    "p_of_student_angle",
+    "student_risks_and_p_angles",
 ]
 
 MAX_SUPPORT = 20
@@ -62,9 +64,9 @@ SpanQuantity = Callable[[Discrete, RationalVector], list[bool]]
 """Which support points count towards ``v(S)`` for the student of span ``S``."""
 
 
-def _risk_indicators(dist: Discrete, student: RationalVector) -> list[bool]:
-    """``1[sign(ŵᵀa_j) ≠ sign(w*ᵀa_j)]``: the support points the student gets wrong."""
-    return [sign(dot(student, a)) != s for a, s in zip(dist.support, dist.teacher_signs, strict=True)]
+def _risk_indicators(dist: Discrete, student: RationalVector, *, ties: Ties) -> list[bool]:
+    """The support points the student gets wrong, a tie counted as ``ties`` says."""
+    return dist.exact_errors(student, ties=ties)
 
 
 def _p_angle_indicators(dist: Discrete, student: RationalVector) -> list[bool]:
@@ -151,17 +153,21 @@ def _exact_expectation(
     return value if exact else float(value)
 
 
-def exact_expected_risk(dist: Discrete, n: int, *, temperature: Any = 1, w0: Any | None = None) -> Fraction | float:
-    """``E R(ŵ_X)`` over ``n`` i.i.d. draws, exactly (module docstring).
+def exact_expected_risk(
+    dist: Discrete, n: int, *, temperature: Any = 1, w0: Any | None = None, ties: Ties = "error"
+) -> Fraction | float:
+    """``E R(ŵ_X)`` over ``n`` i.i.d. draws, exactly (module docstring); ``ties`` is how a student
+    scoring exactly 0 on a support point counts (:data:`~kdverify.distributions.discrete.Ties`:
+    ``"error"``, THEORY.md §1's risk, or ``"correct"``).
 
     Returns a ``Fraction`` when the distribution, ``temperature`` and ``w0`` are float-free, else
     the float nearest to the exact value for the floats as given. ``m ≤`` :data:`MAX_SUPPORT`.
 
     >>> dist = Discrete([[1, 1], [1, -1]], ["1/2", "1/2"], w_star=[1, 0])
-    >>> exact_expected_risk(dist, 2)
-    Fraction(1, 4)
+    >>> exact_expected_risk(dist, 2), exact_expected_risk(dist, 2, ties="correct")  # ŵ ⊥ a_j: ties
+    (Fraction(1, 4), Fraction(0, 1))
     """
-    return _exact_expectation(dist, n, temperature, w0, _risk_indicators)
+    return _exact_expectation(dist, n, temperature, w0, partial(_risk_indicators, ties=ties))
 
 
 def exact_expected_p_angle(dist: Discrete, n: int, *, temperature: Any = 1, w0: Any | None = None) -> Fraction | float:
@@ -174,6 +180,44 @@ def _as_family(family: Family) -> Family:
     if not isinstance(family, Family):
         raise InvalidArgument(f"family={family!r} must be a kdverify.distributions.Family.")
     return family
+
+
+def p_of_student_angle(family: Family, students: FloatArray) -> FloatArray:
+    """``p(∠(w, w*))`` per student (upper limit of ``p``), ``1`` for a zero student or an angle
+    ``≥ π/2`` — the risk-angle lemma's bound on each student's risk."""
+    beta = family.student_angle(students)
+    aligned = ~np.isnan(beta) & (beta < HALF_PI)
+    values = np.ones(beta.shape)
+    values[aligned] = family.p_bounds(beta[aligned])[1]
+    return values
+
+
+def student_risks_and_p_angles(
+    family: Family,
+    n: int,
+    *,
+    trials: int,
+    rng: np.random.Generator,
+    temperature: float = 1.0,
+    w0: Any | None = None,
+    student: StudentFunction | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """``R(ŵ_X)`` and :func:`p_of_student_angle` of the same students, for ``trials`` training sets
+    of size ``n`` (arguments as :func:`estimate_expected_risk`): the two sides of the risk bound's
+    sharper link, paired."""
+    family = _as_family(family)
+    pairs = _student_quantities(
+        family,
+        n,
+        lambda students: np.column_stack([family.risk(students), p_of_student_angle(family, students)]),
+        trials=trials,
+        rng=rng,
+        temperature=temperature,
+        w0=w0,
+        student=student,
+        batch_size=None,
+    )
+    return pairs[:, 0], pairs[:, 1]
 
 
 def _student_quantities(
@@ -259,18 +303,13 @@ def estimate_expected_p_angle(
     confidence: float = 0.95,
     batch_size: int | None = None,
 ) -> MeanEstimate:
-    """Monte Carlo ``E p(∠(ŵ_X, w*))`` (``p := 1`` for a zero student or an angle ``≥ π/2``),
-    with the same arguments as :func:`estimate_expected_risk`."""
+    """Monte Carlo ``E p(∠(ŵ_X, w*))`` (:func:`p_of_student_angle`), with the same arguments as
+    :func:`estimate_expected_risk`."""
     family = _as_family(family)
-
-    def p_of_angle(students: FloatArray) -> FloatArray:
-        beta = family.student_angle(students)
-        return np.where(np.isnan(beta) | (beta >= HALF_PI), 1.0, family.p(np.fmin(beta, HALF_PI)))
-
     values = _student_quantities(
         family,
         n,
-        p_of_angle,
+        lambda students: p_of_student_angle(family, students),
         trials=trials,
         rng=rng,
         temperature=temperature,

@@ -32,6 +32,7 @@ __all__ = [
     "discrete_parameters",
     "families",
     "family_parameters",
+    "gaussian_mixture_parameters",
     "initialisations",
     "step_fractions",
     "teachers",
@@ -64,6 +65,7 @@ def data_sets(
     max_dim: int = 5,
     min_size: int = 1,
     max_size: int = 6,
+    min_rank: int = 1,
     max_rank: int | None = None,
     duplicates: bool = True,
     max_coordinate: int = 3,
@@ -71,15 +73,17 @@ def data_sets(
 ) -> np.ndarray:
     """Training sets ``X`` of shape ``(d, n)`` with small integer coordinates and no zero column.
 
-    The rank is drawn (at most ``max_rank``) by building ``X = A B`` from integer factors, so
-    rank-deficient sets are as common as full-rank ones; with ``duplicates`` some columns are
-    repeated. Sets whose nonzero singular values spread by more than ``max_condition`` are
-    filtered out (keep it moderate when a check runs gradient descent: THEORY.md §6).
+    The rank is drawn (between ``min_rank`` and ``max_rank``; ``max_rank < 0`` means ``d + max_rank``,
+    e.g. ``-1`` for a set that does not span ``R^d``) by building ``X = A B`` from integer factors,
+    so rank-deficient sets are as common as full-rank ones; with ``duplicates`` some columns are
+    repeated (duplicates never lower the rank below ``min_rank``). Sets whose nonzero singular
+    values spread by more than ``max_condition`` are filtered out (keep it moderate when a check
+    runs gradient descent: THEORY.md §6).
 
     >>> data_sets(dim=3, max_size=4).example().shape[0]
     3
 
-    Shrinks toward ``d = min_dim``, ``n = min_size``, rank 1 and coordinates near 0.
+    Shrinks toward ``d = min_dim``, ``n = min_size``, rank ``min_rank`` and coordinates near 0.
     """
     if dim is not None:
         min_dim = max_dim = positive_int("dim", dim)
@@ -87,10 +91,21 @@ def data_sets(
     min_size, max_size = _check_range("size", min_size, max_size, floor=1)
     max_coordinate = positive_int("max_coordinate", max_coordinate)
     max_condition = positive_float("max_condition", max_condition)
+    min_rank = positive_int("min_rank", min_rank)
+    if max_rank is not None and not isinstance(max_rank, int):
+        raise InvalidArgument(f"max_rank={max_rank!r} must be an integer or None.")
+    if max_rank is not None and max_rank < 0:
+        min_dim = max(min_dim, min_rank - max_rank)  # room for a rank of at least min_rank
+    min_size = max(min_size, min_rank)
+    if min_dim > max_dim or min_size > max_size or (max_rank is not None and 0 <= max_rank < min_rank):
+        raise InvalidArgument(
+            f"Cannot draw a rank of at least min_rank={min_rank} with max_dim={max_dim}, max_size={max_size} "
+            f"and max_rank={max_rank}."
+        )
     d = draw(st.integers(min_dim, max_dim))
     n = draw(st.integers(min_size, max_size))
-    rank_cap = min(d, n) if max_rank is None else min(d, n, positive_int("max_rank", max_rank))
-    rank = draw(st.integers(1, rank_cap))
+    rank_cap = min(d, n) if max_rank is None else min(d, n, max_rank if max_rank >= 0 else d + max_rank)
+    rank = draw(st.integers(min_rank, rank_cap))
     left = np.column_stack([draw(_integer_vectors(d, max_coordinate, nonzero=True)) for _ in range(rank)])
     right = np.column_stack([draw(_integer_vectors(rank, 2, nonzero=True)) for _ in range(n)])
     data = left @ right
@@ -101,7 +116,7 @@ def data_sets(
     assume(bool(np.all(np.any(data != 0, axis=0))))
     singular_values = np.linalg.svd(data, compute_uv=False)
     positive = singular_values[singular_values > max(data.shape) * np.finfo(float).eps * singular_values[0]]
-    assume(positive[0] / positive[-1] <= max_condition)
+    assume(len(positive) >= min_rank and positive[0] / positive[-1] <= max_condition)
     return data
 
 
@@ -155,6 +170,10 @@ def deep_architectures(
 
 FAMILY_NAMES = tuple(FAMILIES)
 BETA_SHAPES = (1.0, 2.0, 0.5, 3.0)
+# Covariance scales s_k of gaussian-mixture components, exact binary fractions. 0.5 comes first
+# (shrinking goes there): integer means 1 apart are then clusters 2 standard deviations apart; the
+# tighter 0.25 is drawn but not the target, as near-duplicate points make ill-conditioned data.
+COVARIANCE_SCALES = (0.5, 0.25, 1.0, 2.0)
 
 
 def _small_int_list(dim: int, bound: int) -> st.SearchStrategy[list[int]]:
@@ -179,7 +198,53 @@ def discrete_parameters(
     )
     points = draw(st.lists(off_boundary, min_size=2, max_size=max_support, unique_by=tuple))
     raw = draw(st.lists(st.integers(1, max_weight), min_size=len(points), max_size=len(points)))
-    return {"points": points, "weights": [str(Fraction(value, sum(raw))) for value in raw], "w_star": w_star}
+    return {"points": points, "weights": _exact_weights(raw), "w_star": w_star}
+
+
+def _exact_weights(raw: list[int]) -> list[str]:
+    """Positive integer weights normalised exactly, as rational strings summing to 1."""
+    return [str(Fraction(value, sum(raw))) for value in raw]
+
+
+@st.composite
+def gaussian_mixture_parameters(
+    draw: st.DrawFn,
+    *,
+    max_components: int = 4,
+    max_dim: int = 4,
+    max_coordinate: int = 3,
+    max_factors: int = 2,
+    max_weight: int = 4,
+) -> dict[str, Any]:
+    """JSON parameters of the ``gaussian-mixture`` family
+    (:class:`~kdverify.distributions.gaussian.FactoredGaussianMixture`): per component a ``means``
+    row of small integers, a ``scales`` entry ``s_k`` from :data:`COVARIANCE_SCALES` and up to
+    ``max_factors`` nonzero integer ``factors`` vectors (``Σ_k = s_k² I + Σ_v v vᵀ``; ``d − 1``
+    vectors give every covariance shape up to ``d = 3``), exact ``weights`` from integers, and an
+    integer ``w_star``. Components are a list, so shrinking deletes whole components.
+
+    Shrinks toward one component in the plane, ``N(0, I/4)`` with a basis vector ``w*``, then small integer
+    means, no factors. One component is not pointless: a non-centred ``N(μ, Σ)`` is already outside
+    the centred ``anisotropic`` and symmetric ``mixture`` families."""
+    _, max_components = _check_range("components", 1, max_components, floor=1)
+    _, max_dim = _check_range("dim", 2, max_dim, floor=2)
+    max_coordinate, max_weight = positive_int("max_coordinate", max_coordinate), positive_int("max_weight", max_weight)
+    max_factors = positive_int("max_factors", max_factors, min_value=0)
+    dim = draw(st.integers(2, max_dim))
+    component = st.tuples(
+        st.lists(st.integers(-max_coordinate, max_coordinate), min_size=dim, max_size=dim),
+        st.sampled_from(COVARIANCE_SCALES),
+        st.lists(_small_int_list(dim, 2), max_size=max_factors),
+        st.integers(1, max_weight),
+    )
+    means, scales, factors, raw = zip(*draw(st.lists(component, min_size=1, max_size=max_components)), strict=True)
+    return {
+        "means": list(means),
+        "scales": list(scales),
+        "factors": list(factors),
+        "weights": _exact_weights(list(raw)),
+        "w_star": draw(_small_int_list(dim, 2)),
+    }
 
 
 def family_parameters(family: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -210,6 +275,7 @@ def family_parameters(family: str) -> st.SearchStrategy[dict[str, Any]]:
                 "weight": st.sampled_from((0.5, 0.25)),
             }
         ),
+        "gaussian-mixture": gaussian_mixture_parameters(),
         "digits": st.fixed_dictionaries({"pair": st.sampled_from(([0, 1], [3, 8], [1, 7]))}),
         "breast-cancer": st.just({}),
     }

@@ -4,9 +4,10 @@
 >>> # @pytest.mark.parametrize("claim, family", claim_cases("risk"), ids=case_id)
 >>> # def test_claim(claim, family): check_claim(claim, family)
 
-Theorems must hold. An open claim with a stored certificate replays it (and the test documents
-that the claim is false); without one it is hunted within the profile's budget, and a new
-counterexample fails the run with the command that stores it.
+Theorems must hold, on at least one informative example (:attr:`Claim.content`). An open claim
+with a stored certificate replays it (and the test documents that the claim is false); without
+one it is hunted within the profile's budget, and a new counterexample fails the run with the
+command that stores it.
 """
 
 from __future__ import annotations
@@ -64,4 +65,11 @@ def check_claim(claim: Claim, family: str) -> str:
             f"shrunk one with `kdverify hunt {claim.id} --family {family} --out kdverify-out` and copy it "
             f"from there.\n{certificate}"
         )
-    return f"{result.verdict}: {result.examples} examples, {result.undecided} undecided"
+    if result.verdict == "vacuous" and claim.status == "theorem":
+        raise AssertionError(
+            f"VACUOUS: {claim.id} on {family} drew no informative example in {result.examples} "
+            f"({result.undecided} undecided); informative means: {claim.content.description}"
+        )
+    return (
+        f"{result.verdict}: {result.informative}/{result.examples} examples informative, {result.undecided} undecided"
+    )

@@ -1,12 +1,17 @@
 """The certificates kdverify stores for its open claims: each replays, and each exact one on a
 discrete distribution is recomputed here by brute force in sympy — every n-tuple of support
-points, the student ``P w*/T + P⊥ w0`` by a pseudo-inverse, the risk by counting — independently
-of the library's inclusion–exclusion and projector code."""
+points, the student ``P w*/T + P⊥ w0`` by a pseudo-inverse, the max-margin student by trying
+every active set, the risk by counting — independently of the library's inclusion–exclusion,
+projector and solver code, under both tie conventions: a student scoring exactly 0 on a support
+point is wrong (THEORY.md §1, ``sign(0) = 0``) or right. Every stored one is a violation under
+both (tie-free)."""
 
 from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sympy as sp
@@ -14,26 +19,73 @@ import sympy as sp
 from kdverify.claims.suite import certificate_directory, replay
 
 CERTIFICATES = sorted(certificate_directory().glob("*.json"))
+EXACT_DISCRETE = [
+    path.name
+    for path in CERTIFICATES
+    if path.name.endswith("--discrete.json") and json.loads(path.read_text(encoding="utf-8"))["exact"]
+]
+TIES = ("error", "correct")
 
 
-def _expected_risk(params: dict, n: int, temperature: sp.Rational, w0: list | None) -> sp.Rational:
-    """``E R_n`` of the distilled limit, summed over all n-tuples of support points."""
-    points = [sp.Matrix(point) for point in params["points"]]
-    weights = [sp.Rational(weight) for weight in params["weights"]]
-    w_star = sp.Matrix(params["w_star"])
-    start = sp.zeros(len(w_star), 1) if w0 is None else sp.Matrix([sp.Rational(str(c)) for c in w0])
+def _rational(value: Any) -> sp.Rational:
+    return sp.Rational(str(value))
 
-    def risk(w: sp.Matrix) -> sp.Rational:
-        wrong = [q for a, q in zip(points, weights, strict=True) if sp.sign((w.T * a)[0]) != sp.sign((w_star.T * a)[0])]
-        return sum(wrong, sp.Rational(0))
 
+def _matrix(values: list) -> sp.Matrix:
+    return sp.Matrix([_rational(value) for value in values])
+
+
+def _risk(params: dict, w: sp.Matrix, ties: str) -> sp.Rational:
+    """The weight of the support points where ``w`` disagrees with the teacher; a zero score is
+    an error when ``ties == "error"``."""
+    w_star = _matrix(params["w_star"])
     total = sp.Rational(0)
-    for tuple_ in itertools.product(range(len(points)), repeat=n):
-        data = sp.Matrix.hstack(*(points[i] for i in tuple_))
-        projector = data * (data.T * data).pinv() * data.T
-        student = projector * w_star / temperature + (sp.eye(len(w_star)) - projector) * start
-        total += sp.prod([weights[i] for i in tuple_]) * risk(student)
+    for point, weight in zip(params["points"], params["weights"], strict=True):
+        agreement = sp.sign((w.T * _matrix(point))[0]) * sp.sign((w_star.T * _matrix(point))[0])
+        if agreement < 0 or (agreement == 0 and ties == "error"):
+            total += _rational(weight)
     return total
+
+
+def _distilled(params: dict, data: list, temperature: sp.Rational, w0: list | None) -> sp.Matrix:
+    """``P w*/T + P⊥ w0`` for the training points ``data``, with ``P`` from a pseudo-inverse."""
+    matrix = sp.Matrix.hstack(*(_matrix(point) for point in data))
+    projector = matrix * (matrix.T * matrix).pinv() * matrix.T
+    w_star = _matrix(params["w_star"])
+    start = sp.zeros(len(w_star), 1) if w0 is None else _matrix(w0)
+    return projector * w_star / temperature + (sp.eye(len(w_star)) - projector) * start
+
+
+def _expected(params: dict, n: int, student: Callable[[list], sp.Matrix], ties: str) -> sp.Rational:
+    """``E R_n`` of ``student(training points)``, summed over all n-tuples of support points."""
+    total = sp.Rational(0)
+    for chosen in itertools.product(range(len(params["points"])), repeat=n):
+        probability = sp.prod([_rational(params["weights"][i]) for i in chosen])
+        total += probability * _risk(params, student([params["points"][i] for i in chosen]), ties)
+    return total
+
+
+def _sides(certificate: dict, ties: str) -> tuple[sp.Rational, sp.Rational]:
+    """Both sides of the certificate's violated inequality, recomputed under ``ties``. The risk
+    bound of ``risk-bound-with-init`` (``min_θ [p(θ) + p(π/2 − θ)^n]``, no ties in it) is the
+    library's, checked elsewhere."""
+    instance, claim = certificate["instance"], certificate["claim"]
+    params, temperature, w0 = instance["family_params"], _rational(instance["temperature"]), instance.get("w0")
+
+    def distilled(data: list) -> sp.Matrix:
+        return _distilled(params, data, temperature, w0)
+
+    if claim == "monotone-risk-pointwise":
+        small = instance["points"]
+        return _risk(params, distilled(small + instance["extension"]), ties), _risk(params, distilled(small), ties)
+    n = int(instance["n"])
+    if claim == "monotone-risk-expected":
+        return _expected(params, n + 1, distilled, ties), _expected(params, n, distilled, ties)
+    if claim == "risk-bound-with-init":
+        return _expected(params, n, distilled, ties), _rational(certificate["evidence"]["rhs"])
+    if claim == "distill-beats-hard-expected":
+        return _expected(params, n, distilled, ties), _expected(params, n, lambda data: _max_margin(params, data), ties)
+    raise AssertionError(f"no independent recomputation of {claim} certificates")
 
 
 def test_every_open_claim_certificate_replays() -> None:
@@ -43,27 +95,32 @@ def test_every_open_claim_certificate_replays() -> None:
         assert outcome.valid, f"{path.name}: {outcome.reason}"
 
 
-@pytest.mark.parametrize("name", ["monotone-risk-expected--discrete.json", "risk-bound-with-init--discrete.json"])
-def test_exact_discrete_certificates_agree_with_brute_force(name: str) -> None:
-    """Both sides of ``E R_{n+1} ≤ E R_n``; for the risk bound with ``w0``, its left side ``E R_n``
-    (the bound itself, ``min_θ [p(θ) + p(π/2 − θ)^n]``, is the library's, checked elsewhere)."""
+@pytest.mark.parametrize("name", EXACT_DISCRETE)
+def test_exact_discrete_certificates_are_tie_free_violations(name: str) -> None:
+    """The stored sides are the brute-force ones under THEORY.md §1's convention, the stored
+    ``ties_correct`` sides those with ties counted as correct, the stored ``tie_free`` says whether
+    the two verdicts agree — and every stored certificate violates its claim under both."""
     certificate = json.loads((certificate_directory() / name).read_text(encoding="utf-8"))
-    instance, evidence = certificate["instance"], certificate["evidence"]
-    assert certificate["exact"] and not evidence["holds"]
-    n, temperature = int(instance["n"]), sp.Rational(str(instance["temperature"]))
-    params, w0 = instance["family_params"], instance["w0"]
-    lhs, rhs = sp.Rational(str(evidence["lhs"])), sp.Rational(str(evidence["rhs"]))
-    assert (
-        _expected_risk(params, n + 1 if certificate["claim"] == "monotone-risk-expected" else n, temperature, w0) == lhs
-    )
-    if certificate["claim"] == "monotone-risk-expected":
-        assert _expected_risk(params, n, temperature, w0) == rhs
-    assert lhs > rhs
+    evidence = certificate["evidence"]
+    assert certificate["exact"] and evidence["holds"] is False
+    stored = {
+        "error": (evidence["lhs"], evidence["rhs"]),
+        "correct": (evidence["details"]["ties_correct"]["lhs"], evidence["details"]["ties_correct"]["rhs"]),
+    }
+    sides = {ties: _sides(certificate, ties) for ties in TIES}
+    assert sides == {ties: tuple(map(_rational, stored[ties])) for ties in TIES}
+    violated = {ties: lhs > rhs for ties, (lhs, rhs) in sides.items()}
+    assert certificate["tie_free"] is evidence["tie_free"] is (violated["error"] == violated["correct"])
+    assert violated == {"error": True, "correct": True}, f"{name} depends on ties: {sides}"
+    assert replay(certificate).tie_free is True
 
 
-def _max_margin_by_active_sets(rows: list[sp.Matrix]) -> sp.Matrix:
-    """The hard-margin direction of the rows ``y_i x_i`` by trying every active set (smallest
-    first) in sympy and keeping the one whose KKT conditions hold: no float solver involved."""
+def _max_margin(params: dict, data: list) -> sp.Matrix:
+    """The hard-margin direction of the training points ``data`` with the teacher's labels, by
+    trying every active set of the rows ``y_i x_i`` (smallest first) in sympy and keeping the one
+    whose KKT conditions hold: no float solver involved."""
+    w_star = _matrix(params["w_star"])
+    rows = [sp.sign((w_star.T * _matrix(point))[0]) * _matrix(point) for point in data]
     distinct = list(dict.fromkeys(tuple(row) for row in rows))
     for size in range(1, len(distinct) + 1):
         for active in itertools.combinations(distinct, size):
@@ -76,24 +133,3 @@ def _max_margin_by_active_sets(rows: list[sp.Matrix]) -> sp.Matrix:
             if all(m >= 0 for m in multipliers) and all((sp.Matrix(row).T * w)[0] >= 1 for row in distinct):
                 return w
     raise AssertionError("no active set satisfies the KKT conditions")
-
-
-def test_distill_beats_hard_certificate_agrees_with_brute_force() -> None:
-    """``E R_n`` of the distilled and of the max-margin student, both recomputed here."""
-    certificate = json.loads(
-        (certificate_directory() / "distill-beats-hard-expected--discrete.json").read_text(encoding="utf-8")
-    )
-    instance, evidence = certificate["instance"], certificate["evidence"]
-    params, n = instance["family_params"], int(instance["n"])
-    points = [sp.Matrix(point) for point in params["points"]]
-    weights = [sp.Rational(weight) for weight in params["weights"]]
-    w_star = sp.Matrix(params["w_star"])
-    labels = [sp.sign((w_star.T * a)[0]) for a in points]
-    hard = sp.Rational(0)
-    for chosen in itertools.product(range(len(points)), repeat=n):
-        w = _max_margin_by_active_sets([labels[i] * points[i] for i in chosen])
-        wrong = [q for a, q, y in zip(points, weights, labels, strict=True) if sp.sign((w.T * a)[0]) != y]
-        hard += sp.prod([weights[i] for i in chosen]) * sum(wrong, sp.Rational(0))
-    distilled = _expected_risk(params, n, sp.Rational(str(instance["temperature"])), instance["w0"])
-    assert (distilled, hard) == (sp.Rational(evidence["lhs"]), sp.Rational(evidence["rhs"]))
-    assert distilled > hard

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kdverify.claims.base import Budget, Evidence, Instance
+from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.registry import CLAIM_IDS, all_claims, get_claim
 from kdverify.claims.runner import certificate_payload, search
 from kdverify.claims.suite import replay
@@ -109,7 +110,8 @@ class TestCertificates:
     def test_certificate_is_exact_and_replays(self, certificate: dict, tmp_path: Path) -> None:
         """The certificate holds both sides as exact rationals and replays with exit status 0."""
         assert certificate["exact"] is True
-        assert {"claim", "family", "exact", "instance", "evidence"} <= set(certificate)
+        assert {"claim", "family", "exact", "tie_free", "instance", "evidence"} <= set(certificate)
+        assert certificate["tie_free"] is None  # angles: no ties to count
         assert replay(certificate).valid
         path = tmp_path / "certificate.json"
         path.write_text(json.dumps(certificate))
@@ -122,6 +124,36 @@ class TestCertificates:
         path = tmp_path / "tampered.json"
         path.write_text(json.dumps(tampered))
         assert main(["replay", str(path)]) == 1
+
+    def test_replay_reports_tie_dependence(self, tmp_path: Path, capsys) -> None:
+        """A violation that only exists because a student scores exactly 0 on a support point
+        replays as tie-dependent and says so; claiming it tie-free makes it invalid."""
+        tied = {
+            "claim": "monotone-risk-expected",
+            "family": "discrete",
+            "exact": True,
+            "tie_free": False,
+            "instance": {
+                "family_params": {
+                    "points": [[1, 1, 0], [2, 0, 1], [2, -1, 0]],
+                    "weights": ["1/3", "1/3", "1/3"],
+                    "w_star": [1, 0, -1],
+                },
+                "n": 1,
+                "seed": 0,
+                "temperature": 1.0,
+                "w0": None,
+            },
+            "evidence": {"holds": False, "lhs": "2/27", "relation": "<=", "rhs": 0},
+        }
+        outcome = replay(tied)
+        assert outcome.valid and outcome.tie_free is False
+        assert outcome.evidence.details["ties_correct"] == {"lhs": 0, "rhs": 0}
+        path = tmp_path / "tied.json"
+        path.write_text(json.dumps(tied))
+        assert main(["replay", str(path)]) == 0
+        assert "depends on ties: holds when sign(0) counts as correct" in capsys.readouterr().out
+        assert not replay({**tied, "tie_free": True}).valid
 
     @pytest.mark.parametrize(
         "content",
@@ -184,6 +216,37 @@ def test_numpy_verdicts_count_as_violations() -> None:
     assert evidence.holds is False
     claim = replace(get_claim("loss-calculus"), check=lambda instance, budget: evidence)
     assert search(claim, "generic", CI, budget=Budget(), max_examples=2).verdict == "falsified"
+
+
+def _open_claim(check: Callable[[Instance, Budget], Evidence]) -> Claim:
+    """An open claim on instances ``{"k": 0…20}`` (shrinking toward 0) decided by ``check``."""
+    return Claim(
+        id="fake-open",
+        status="open",
+        statement="a stand-in",
+        latex="",
+        source="tests",
+        families=("generic",),
+        instances=lambda family: st.integers(0, 20).map(lambda k: Instance(family, {"k": k})),
+        check=check,
+    )
+
+
+def test_search_prefers_tie_free_counterexamples() -> None:
+    """Every instance violates the claim, but only k ≥ 5 under both tie conventions: the search
+    ends on a tie-free counterexample and shrinks it to the smallest one, k = 5, although the
+    tie-dependent ones are smaller. With only tie-dependent violations it reports one of them."""
+    claim = _open_claim(lambda instance, budget: Evidence(False, 1, "<=", 0, tie_free=instance["k"] >= 5))
+    result = search(claim, "generic", CI, budget=Budget())
+    assert result.verdict == "falsified" and result.evidence is not None and result.evidence.tie_free is True
+    assert result.counterexample is not None and result.counterexample["k"] == 5
+    tied = search(
+        replace(claim, check=lambda instance, budget: Evidence(False, 1, "<=", 0, tie_free=False)),
+        "generic",
+        CI,
+        budget=Budget(),
+    )
+    assert tied.verdict == "falsified" and tied.evidence is not None and tied.evidence.tie_free is False
 
 
 def test_unresolvable_max_margin_leaves_distill_best_in_span_undecided(monkeypatch) -> None:

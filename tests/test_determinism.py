@@ -113,6 +113,10 @@ def test_verdict_rows_read_the_json_like_the_evidence() -> None:
     result = SearchResult(get_claim("temperature-monotone"), "generic", verdict="falsified", evidence=evidence)
     result.counterexample = Instance("generic", {"w0": [1, 0]})
     entry = json.loads(json.dumps(result.to_json(timings=False)))
-    assert verdict_rows([entry]) == [["temperature-monotone", "open", "generic", "falsified", 0, evidence.summary()]]
-    survivor = SearchResult(get_claim("temperature-monotone"), "generic")
-    assert verdict_rows([survivor.to_json()])[0][3:] == ["no counterexample", 0, ""]
+    row = ["temperature-monotone", "open", "generic", "falsified", "0/0", evidence.summary(), ""]
+    assert verdict_rows([entry]) == [row]
+    survivor = SearchResult(get_claim("temperature-monotone"), "generic", informative=2, examples=3)
+    assert verdict_rows([survivor.to_json()])[0][3:] == ["no counterexample", "2/3", "", ""]
+    nothing = SearchResult(get_claim("temperature-monotone"), "generic", examples=3)
+    nothing.settle()
+    assert verdict_rows([nothing.to_json()])[0][3:5] == ["vacuous", "0/3"]

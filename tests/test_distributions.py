@@ -328,6 +328,20 @@ class TestDiscrete:
         assert float(dist.risk([1.0, 2.0])) == pytest.approx(1 / 3, rel=EPS)
         assert dist.exact_risk([0, 0]) == 1 and float(dist.risk(np.zeros(2))) == 1.0
 
+    def test_tie_conventions(self) -> None:
+        """A zero score wᵀa = 0 is wrong under ``ties="error"`` (THEORY.md §1, the default) and agrees
+        with the teacher under ``"correct"``; a strictly opposite sign is wrong under both."""
+        dist = self.make()
+        # w = (1, 2): logits 3, 0, −1 (teacher +, +, −): one tie, no strict error.
+        assert dist.exact_errors([1, 2]) == [False, True, False]
+        assert dist.exact_errors([1, 2], ties="correct") == [False, False, False]
+        assert (dist.exact_risk([1, 2], ties="error"), dist.exact_risk([1, 2], ties="correct")) == (Fraction(1, 3), 0)
+        # w = (−1, −2): logits −3, 0, 1: strict errors on the first and last point, a tie in between.
+        assert (dist.exact_risk([-1, -2]), dist.exact_risk([-1, -2], ties="correct")) == (1, Fraction(2, 3))
+        assert dist.exact_risk([0, 0], ties="correct") == 0
+        with pytest.raises(InvalidArgument, match="ties='wrong' must be 'error'"):
+            dist.exact_risk([1, 2], ties="wrong")  # type: ignore[arg-type]
+
     def test_float_input_is_float_mode_and_renormalised(self) -> None:
         """Float weights within rounding of 1 are renormalised exactly; the mode is reported."""
         dist = Discrete([[1.0, 2.0, 3.0]], [0.1, 0.2, 0.7], w_star=[1.0])

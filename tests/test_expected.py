@@ -18,6 +18,7 @@ import pytest
 
 import kdverify.expected
 from kdverify.distributions import Discrete, Isotropic
+from kdverify.distributions.discrete import TIE_CONVENTIONS, Ties
 from kdverify.errors import InvalidArgument
 from kdverify.exact import RationalSpan, dot, exact_student
 from kdverify.expected import (
@@ -46,8 +47,9 @@ DISTRIBUTIONS = {
 SETTINGS = {"T1-w0zero": (1, None), "T3/2-w0": ("3/2", ["1/2", -2, 1]), "T1/3-w0": ("1/3", [1, 1, 1])}
 
 
-def brute_force(dist: Discrete, n: int, temperature: Any, w0: Any, *, p_angle: bool) -> Fraction:
-    """Σ over all n-tuples of support indices of Π q · (risk or p(∠)) of the exact student."""
+def brute_force(dist: Discrete, n: int, temperature: Any, w0: Any, *, p_angle: bool, ties: Ties = "error") -> Fraction:
+    """Σ over all n-tuples of support indices of Π q · (risk, ties counted as ``ties`` says, or
+    p(∠)) of the exact student."""
     total = Fraction(0)
     for draw in itertools.product(range(dist.support_size), repeat=n):
         probability = Fraction(1)
@@ -56,7 +58,7 @@ def brute_force(dist: Discrete, n: int, temperature: Any, w0: Any, *, p_angle: b
         span = RationalSpan.spanned_by([dist.support[j] for j in draw], dist.dim)
         student = exact_student(span, dist.exact_w_star, temperature=temperature, w0=w0)
         if not p_angle:
-            value = dist.exact_risk(student)
+            value = dist.exact_risk(student, ties=ties)
         else:
             alignment = dot(student, dist.exact_w_star)
             norms = dot(student, student) * dot(dist.exact_w_star, dist.exact_w_star)
@@ -69,8 +71,9 @@ def brute_force(dist: Discrete, n: int, temperature: Any, w0: Any, *, p_angle: b
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 @pytest.mark.parametrize("factory", DISTRIBUTIONS.values(), ids=DISTRIBUTIONS.keys())
 def test_exact_sums_match_enumeration(factory: Any, n: int, setting: tuple[Any, Any]) -> None:
-    """E R_n and E p(∠(ŵ, w*)) from the Möbius sums equal the enumeration of all n-tuples,
-    as Fractions; and E R_n ≤ E p(∠) (risk-angle lemma, pointwise)."""
+    """E R_n (under both tie conventions) and E p(∠(ŵ, w*)) from the Möbius sums equal the
+    enumeration of all n-tuples, as Fractions; and E R_n ≤ E p(∠) (risk-angle lemma, pointwise),
+    with ties counted as correct never more."""
     dist = factory()
     temperature, w0 = setting
     w0 = None if w0 is None else w0[: dist.dim]
@@ -80,6 +83,20 @@ def test_exact_sums_match_enumeration(factory: Any, n: int, setting: tuple[Any, 
     assert risk == brute_force(dist, n, temperature, w0, p_angle=False)
     assert p_angle == brute_force(dist, n, temperature, w0, p_angle=True)
     assert 0 <= risk <= p_angle <= 1
+    lenient = exact_expected_risk(dist, n, temperature=temperature, w0=w0, ties="correct")
+    assert lenient == brute_force(dist, n, temperature, w0, p_angle=False, ties="correct")
+    assert 0 <= lenient <= risk
+
+
+def test_ties_count_as_errors_or_as_agreement() -> None:
+    """a_1 = (1, 1), a_2 = (1, −1) with weight ½ each, w* = e_1. One distinct point drawn gives
+    ŵ = (w*ᵀa)a/‖a‖², orthogonal to the other point: a tie there, and risk ½ (ties as errors) or 0
+    (ties as correct); both points give ŵ = w*, risk 0. So E R_1 = ½ and E R_2 = P[one distinct]·½ = ¼,
+    against 0 and 0."""
+    dist = Discrete([[1, 1], [1, -1]], ["1/2", "1/2"], w_star=[1, 0])
+    risks = {ties: [exact_expected_risk(dist, n, ties=ties) for n in (1, 2)] for ties in TIE_CONVENTIONS}
+    assert risks == {"error": [Fraction(1, 2), Fraction(1, 4)], "correct": [0, 0]}
+    assert exact_expected_risk(dist, 2) == risks["error"][1]  # THEORY.md §1's convention is the default
 
 
 def test_float_data_give_the_float_of_the_exact_value() -> None:

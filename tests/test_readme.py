@@ -50,5 +50,6 @@ def test_verdict_table_covers_every_pair_and_every_stored_certificate() -> None:
     for claim in all_claims():
         for family in claim.families:
             falsified = f"{claim.id}--{family}" in stored
-            verdict = "falsified" if falsified else ("holds" if claim.status == "theorem" else "no")
-            assert (claim.id, claim.status, family, verdict) in rows, (claim.id, family)
+            # An open claim's search may also find no informative instance (vacuous); a theorem never.
+            verdicts = ["falsified"] if falsified else (["holds"] if claim.status == "theorem" else ["no", "vacuous"])
+            assert any((claim.id, claim.status, family, v) in rows for v in verdicts), (claim.id, family)

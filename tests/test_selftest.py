@@ -40,7 +40,11 @@ def test_mutant_names_are_unique_within_a_claim() -> None:
 
 @pytest.mark.parametrize(("claim", "mutant"), CASES, ids=[f"{claim.id}/{mutant.name}" for claim, mutant in CASES])
 def test_mutant_is_caught_on_ci(claim: Claim, mutant: Mutant, budget: Budget) -> None:
-    """The mutant is falsified on some family within the ci profile's example budget."""
+    """The mutant is falsified on some family within the ci profile's example budget, unless it
+    is declared blind, with a measured reason, on every family of its claim."""
+    if set(claim.families) <= set(mutant.blind):
+        assert all(mutant.blind[family].strip() for family in claim.families)
+        return
     result = run_mutant(claim, mutant, CI, budget=budget)
     assert result.caught, (
         f"{claim.id}/{mutant.name} ({mutant.description}) survived {result.examples} decided and "

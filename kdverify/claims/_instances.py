@@ -4,13 +4,16 @@ strategies or sampled from a data family, all stored as plain JSON values."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from kdverify.claims.base import Instance
 from kdverify.distributions.base import Family
+from kdverify.linalg import span_projector
 from kdverify.strategies import (
     FAMILY_NAMES,
     build_family,
@@ -39,14 +42,19 @@ def generic_problems(
     draw: st.DrawFn,
     *,
     init: bool = True,
+    require_init: bool = False,
+    min_rank: int = 1,
+    deficient: bool = False,
     max_dim: int = 5,
     max_size: int = 6,
     extra: dict[str, st.SearchStrategy[Any]] | None = None,
 ) -> Instance:
     """A training problem on a generic data set: ``points``, ``w_star``, ``temperature``,
-    ``w0`` (``None`` when ``init`` is false or drawn so), ``step_fraction``, plus ``extra``
-    entries drawn from the given strategies."""
-    data = draw(data_sets(max_dim=max_dim, max_size=max_size))
+    ``w0`` (``None`` when ``init`` is false or drawn so; never when ``require_init``),
+    ``step_fraction``, plus ``extra`` entries drawn from the given strategies. The data have rank
+    at least ``min_rank`` and, when ``deficient``, below ``d`` (so ``P⊥ ≠ 0``); a required ``w0``
+    then has ``P⊥w0 ≠ 0``."""
+    data = draw(data_sets(max_dim=max_dim, max_size=max_size, min_rank=min_rank, max_rank=-1 if deficient else None))
     dim = data.shape[0]
     w_star = draw(teachers(dim=dim))
     temperature = draw(temperatures())
@@ -57,12 +65,27 @@ def generic_problems(
         "w0": None,
         "step_fraction": draw(step_fractions()),
     }
-    if init:
-        w0 = draw(initialisations(dim=dim))
-        values["w0"] = None if w0 is None else (w0 / 2).tolist()
+    if init or require_init:
+        values["w0"] = _drawn_init(draw, data, require_init=require_init, deficient=deficient)
     for key, strategy in (extra or {}).items():
         values[key] = draw(strategy)
     return Instance(GENERIC, values)
+
+
+def _drawn_init(draw: st.DrawFn, data: np.ndarray, *, require_init: bool, deficient: bool) -> list[float] | None:
+    """A drawn initialisation (halved integers), or ``None`` for 0 unless ``require_init``; in a
+    rank-deficient problem a required one has a part off the span of ``data``."""
+    w0 = draw(initialisations(dim=data.shape[0], zero=not require_init))
+    if w0 is None:
+        return None
+    if require_init and deficient:
+        assume(off_span_fraction(data, w0) > 1e-6)
+    return (w0 / 2).tolist()
+
+
+def off_span_fraction(data: np.ndarray, w0: np.ndarray) -> float:
+    """``‖P⊥w0‖/‖w0‖``: how much of the initialisation lies off ``span X``."""
+    return float(np.linalg.norm(span_projector(data).complement(w0)) / np.linalg.norm(w0))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -71,6 +94,16 @@ def generic_problems(
 DISTRIBUTION_FAMILIES = FAMILY_NAMES
 DATA_FAMILIES = (GENERIC, *DISTRIBUTION_FAMILIES)
 REAL_FAMILIES = ("digits", "breast-cancer")
+SAMPLED_SUPPORT = ("discrete", *REAL_FAMILIES)
+"""Families whose samples can repeat a point, so ``n`` points may span fewer than ``n`` directions."""
+
+
+def _parameters_with_dim(family: str, min_dim: int) -> st.SearchStrategy[dict[str, Any]]:
+    """The family's parameters, kept when its dimension is at least ``min_dim``."""
+    parameters = family_parameters(family)
+    if min_dim <= 2:
+        return parameters
+    return parameters.filter(lambda params: build_family(family, params).dim >= min_dim)
 
 
 @st.composite
@@ -80,6 +113,8 @@ def problems(
     *,
     require_init: bool = False,
     init: bool = True,
+    min_rank: int = 1,
+    deficient: bool = False,
     min_size: int = 1,
     max_size: int = 8,
     extra: dict[str, st.SearchStrategy[Any]] | None = None,
@@ -87,21 +122,28 @@ def problems(
 ) -> Instance:
     """A training problem of ``family``: generic data sets, or ``n`` points sampled (with a
     drawn seed) from a family drawn with :func:`~kdverify.strategies.family_parameters`. The points are stored in the
-    instance, so replaying it needs no sampling."""
+    instance, so replaying it needs no sampling.
+
+    ``min_rank`` and ``deficient`` (rank below ``d``) say where the claim has content: the size
+    ``n`` is drawn in the range that gives such a rank, and samples that repeat points into a
+    lower rank are rejected.
+    """
     if family == GENERIC:
-        generated = generic_problems(init=init, extra=extra)
+        generated = generic_problems(
+            init=init, require_init=require_init, min_rank=min_rank, deficient=deficient, extra=extra
+        )
         if off_boundary:  # hard labels need every point off the teacher's boundary
             generated = generated.filter(lambda i: bool(np.all(np.array(i["w_star"]) @ np.array(i["points"]).T != 0)))
-        instance = draw(generated)
-        if require_init and instance.get("w0") is None:
-            start = draw(initialisations(dim=len(instance["w_star"]), zero=False))
-            instance = Instance(GENERIC, {**instance.values, "w0": (start / 2).tolist()})
-        return instance
-    params = draw(family_parameters(family))
+        return draw(generated)
+    params = draw(_parameters_with_dim(family, min_rank + deficient))
     distribution = build_family(family, params)
-    n = draw(st.integers(min_size, max_size))
+    largest = min(max_size, distribution.dim - 1) if deficient else max_size
+    n = draw(st.integers(max(min_size, min_rank), largest))
     seed = draw(st.integers(0, 2**32 - 1))
     data = distribution.sample(n, np.random.default_rng(seed))
+    if family in SAMPLED_SUPPORT:
+        rank = span_projector(data).rank
+        assume(rank >= min_rank and (not deficient or rank < distribution.dim))
     values: dict[str, Any] = {
         "family_params": params,
         "n": n,
@@ -113,8 +155,7 @@ def problems(
         "step_fraction": draw(step_fractions()),
     }
     if init or require_init:
-        w0 = draw(initialisations(dim=distribution.dim, zero=not require_init))
-        values["w0"] = None if w0 is None else (w0 / 2).tolist()
+        values["w0"] = _drawn_init(draw, data, require_init=require_init, deficient=deficient)
     for key, strategy in (extra or {}).items():
         values[key] = draw(strategy)
     return Instance(family, values)
@@ -125,21 +166,41 @@ def distribution_of(instance: Instance) -> Family:
     return build_family(instance.family, instance["family_params"])
 
 
+def largest_informative_size(family: str, dim: int, *, spare: int = 0) -> int | None:
+    """The largest ``n`` at which an expected risk of ``family`` is not trivially 0: ``n + spare < d``
+    (``n ≥ d`` points of a continuous family span ``R^d`` almost surely, and the student is exact);
+    ``None`` (no limit) for discrete data, whose points repeat."""
+    return None if family == "discrete" else dim - 1 - spare
+
+
 @st.composite
 def sized_families(
-    draw: st.DrawFn, family: str, *, max_n: int = 12, init: bool = False, params: st.SearchStrategy | None = None
+    draw: st.DrawFn,
+    family: str,
+    *,
+    max_n: int = 12,
+    init: bool = False,
+    spare: int = 0,
+    params: st.SearchStrategy | None = None,
+    smallest_size: Callable[[Family, int], int] | None = None,
 ) -> Instance:
     """A family, a sample size ``n``, a Monte Carlo seed, a temperature and (when ``init``) a
-    nonzero integer initialisation ``w0``."""
-    chosen = draw(params if params is not None else family_parameters(family))
+    nonzero integer initialisation ``w0``. ``n`` is drawn where the expected risk has content:
+    ``n + spare < d`` except on discrete data (:func:`largest_informative_size`), and from
+    ``smallest_size(family, largest n)`` on when given (e.g. where a bound falls below 1), in a
+    window of ``max_n`` sizes."""
+    chosen = draw(params if params is not None else _parameters_with_dim(family, 2 + spare))
+    distribution = build_family(family, chosen)
+    largest = largest_informative_size(family, distribution.dim, spare=spare) or max_n
+    smallest = 1 if smallest_size is None else smallest_size(distribution, largest)
     values: dict[str, Any] = {
         "family_params": chosen,
-        "n": draw(st.integers(1, max_n)),
+        "n": draw(st.integers(smallest, max(smallest, min(largest, smallest + max_n - 1)))),
         "seed": draw(st.integers(0, 2**32 - 1)),
         "temperature": draw(st.sampled_from((1.0, 2.0, 0.5))),
         "w0": None,
     }
     if init:
-        dim = distribution_of(Instance(family, {"family_params": chosen})).dim
+        dim = distribution.dim
         values["w0"] = draw(st.lists(st.integers(-3, 3), min_size=dim, max_size=dim).filter(any))
     return Instance(family, values)

@@ -208,11 +208,14 @@ EVERY_INSTANCE = Content("every instance (the statement is an identity checked a
 @dataclass(frozen=True)
 class Mutant:
     """A deliberately wrong variant of a claim's check, used by the self-test: ``check`` is the
-    claim's check with one ingredient replaced (a missing term, a wrong sign, ...)."""
+    claim's check with one ingredient replaced (a missing term, a wrong sign, ...). ``blind`` maps
+    a family of the claim on which the mutant cannot be caught to the reason (the mutant is true
+    there, or its instances never exercise the changed ingredient)."""
 
     name: str
     description: str
     check: Check
+    blind: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ monotonicity", ``monotone-risk-pointwise`` and ``monotone-risk-expected`` (THEOR
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 from functools import partial
 from typing import Any
@@ -12,6 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from kdverify.claims._cases import Case, numeric_tolerance
+from kdverify.claims._content import EXTENSION_WITH_RISK, NEXT_RISK_POSITIVE, STRICT_EXTENSION
 from kdverify.claims._estimates import Undecided, closed_form_students, expected_risk
 from kdverify.claims._instances import (
     DATA_FAMILIES,
@@ -21,6 +23,7 @@ from kdverify.claims._instances import (
     problems,
     sized_families,
 )
+from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.claims.geometry import certified_angle_error
 from kdverify.claims.optimisation import not_converged
@@ -35,26 +38,25 @@ from kdverify.teacher import Teacher
 @st.composite
 def nested_problems(draw: st.DrawFn, family: str, *, init: bool = True) -> Instance:
     """A problem ``X`` and a larger set ``X' ⊇ X`` (``span X ⊆ span X'``): ``extension`` holds
-    the added points — new draws from the family (its ``seed + 1`` stream) or integer
-    combinations of ``X``'s points, which keep the span."""
-    instance = draw(problems(family, init=init))
+    the added points — at least one new draw from the family (its ``seed + 1`` stream), which adds
+    a direction to the rank-deficient ``X``, and maybe integer combinations of ``X``'s points."""
+    instance = draw(problems(family, init=init, deficient=True))
     points = np.array(instance["points"], dtype=float)
     combos = draw(st.lists(st.lists(st.integers(-2, 2), min_size=len(points), max_size=len(points)), max_size=2))
     added = [np.asarray(c, dtype=float) @ points for c in combos if any(c)]
-    fresh = draw(st.integers(0 if added else 1, 3))
-    if fresh:
-        if family == GENERIC:
-            dim = points.shape[1]
-            new = draw(
-                st.lists(
-                    st.lists(st.integers(-3, 3), min_size=dim, max_size=dim).filter(any), min_size=fresh, max_size=fresh
-                )
+    fresh = draw(st.integers(1, 3))
+    if family == GENERIC:
+        dim = points.shape[1]
+        new = draw(
+            st.lists(
+                st.lists(st.integers(-3, 3), min_size=dim, max_size=dim).filter(any), min_size=fresh, max_size=fresh
             )
-            scale = np.max(np.abs(points)) / 3.0
-            added += [np.asarray(p, dtype=float) * scale for p in new]
-        else:
-            rng = np.random.default_rng(int(instance["seed"]) + 1)
-            added += list(distribution_of(instance).sample(fresh, rng).T)
+        )
+        scale = np.max(np.abs(points)) / 3.0
+        added += [np.asarray(p, dtype=float) * scale for p in new]
+    else:
+        rng = np.random.default_rng(int(instance["seed"]) + 1)
+        added += list(distribution_of(instance).sample(fresh, rng).T)
     return Instance(family, {**instance.values, "extension": [list(map(float, p)) for p in added]})
 
 
@@ -95,18 +97,18 @@ def check_monotone_distance(
 
 
 def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidence:
-    """``R(ŵ_{X'}) ≤ R(ŵ_X)`` for the limits from 0: exact on rational discrete families."""
+    """``R(ŵ_{X'}) ≤ R(ŵ_X)`` for the limits from 0: exact on rational discrete families, under
+    both tie conventions (:func:`~kdverify.claims._ties.tie_aware_comparison`)."""
     distribution = distribution_of(instance)
     if isinstance(distribution, Discrete) and distribution.is_exact:
         points = instance.rationals("points") + instance.rationals("extension")
         count = len(instance["points"])
         columns = [list(c) for c in zip(*points[:count], strict=False)], [list(c) for c in zip(*points, strict=False)]
         temperature = Fraction(instance["temperature"])
-        exact_risks = [
-            distribution.exact_risk(exact_student(data, distribution.exact_w_star, temperature=temperature))
-            for data in columns
-        ]
-        return Evidence(exact_risks[1] <= exact_risks[0], exact_risks[1], "<=", exact_risks[0], exact=True)
+        small, large = (exact_student(data, distribution.exact_w_star, temperature=temperature) for data in columns)
+        return tie_aware_comparison(
+            lambda ties: (distribution.exact_risk(large, ties=ties), distribution.exact_risk(small, ties=ties))
+        )
     case = Case.from_instance(instance)
     students = [linear_limit(c.data, c.teacher) for c in (case, _extended(case, instance))]
     risks = [float(distribution.risk(s)) for s in students]
@@ -122,13 +124,14 @@ def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidenc
 
 
 def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence:
-    """``E R_{n+1} ≤ E R_n``: exact on rational discrete families; elsewhere falsified only when
+    """``E R_{n+1} ≤ E R_n``: exact on rational discrete families (under both tie conventions,
+    :func:`~kdverify.claims._ties.tie_aware_comparison`); elsewhere falsified only when
     the two Monte Carlo intervals (each at confidence ``1 − α/2``) are separated."""
     distribution = distribution_of(instance)
     n, temperature = int(instance["n"]), instance["temperature"]
     if isinstance(distribution, Discrete) and distribution.is_exact:
-        values = [exact_expected_risk(distribution, k, temperature=Fraction(temperature)) for k in (n, n + 1)]
-        return Evidence(values[1] <= values[0], values[1], "<=", values[0], exact=True)
+        risk = partial(exact_expected_risk, distribution, temperature=Fraction(temperature))
+        return tie_aware_comparison(lambda ties: (risk(n + 1, ties=ties), risk(n, ties=ties)))
     half = Budget(budget.alpha / 2, budget.trials, budget.max_iter)
     try:
         estimates = [
@@ -154,6 +157,14 @@ def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence
     )
 
 
+def _reversed_distances(evidence: Evidence) -> Evidence:
+    """Mutant of ``monotone-distance``: its distance comparison with the two sides swapped."""
+    if evidence.holds is None:
+        return evidence
+    small, large = evidence.rhs, evidence.lhs
+    return replace(evidence, holds=small <= large + evidence.tolerance, lhs=small, rhs=large)
+
+
 CLAIMS = (
     Claim(
         id="monotone-distance",
@@ -167,11 +178,17 @@ CLAIMS = (
         families=DATA_FAMILIES,
         instances=nested_problems,
         check=check_monotone_distance,
+        content=STRICT_EXTENSION,
         mutants=(
             Mutant(
                 "no-temperature",
                 "distances measured to w* instead of w*/T",
                 partial(check_monotone_distance, target_of=lambda teacher: teacher.w_star),
+            ),
+            Mutant(
+                "reversed",
+                "‖ŵ_X − w*/T‖ ≤ ‖ŵ_X' − w*/T‖: more data moves the student away from w*/T",
+                lambda instance, budget: _reversed_distances(check_monotone_distance(instance, budget)),
             ),
         ),
     ),
@@ -184,6 +201,7 @@ CLAIMS = (
         families=DISTRIBUTION_FAMILIES,
         instances=lambda family: nested_problems(family, init=False),
         check=check_monotone_risk_pointwise,
+        content=EXTENSION_WITH_RISK,
     ),
     Claim(
         id="monotone-risk-expected",
@@ -192,8 +210,9 @@ CLAIMS = (
         latex=r"\mathbb E\, R_{n+1} \le \mathbb E\, R_n",
         source="Phuong & Lampert 2019, strong monotonicity (literal reading); THEORY.md §3 (open)",
         families=DISTRIBUTION_FAMILIES,
-        instances=sized_families,
+        instances=lambda family: sized_families(family, spare=1),
         check=check_monotone_risk_expected,
+        content=NEXT_RISK_POSITIVE,
         statistical=True,
     ),
 )

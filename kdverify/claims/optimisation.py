@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from kdverify._validation import FloatArray
 from kdverify.claims._cases import EPS, Case, descent_rounding, ratio_evidence
+from kdverify.claims._content import INIT_OFF_SPAN, SPAN_DEFICIENT, TEACHER_AND_INIT
 from kdverify.claims._instances import DATA_FAMILIES, problems
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
 from kdverify.exact import dot, exact_student
@@ -191,8 +192,9 @@ CLAIMS = (
         latex=r"P_\perp w_k = P_\perp w_0 \;\forall k,\quad P_\perp w(t) = P_\perp w_0 \;\forall t",
         source="THEORY.md §3 (proof sketch: invariance)",
         families=DATA_FAMILIES,
-        instances=problems,
+        instances=lambda family: problems(family, require_init=True, deficient=True),
         check=check_span_invariance,
+        content=INIT_OFF_SPAN,
         mutants=(
             Mutant(
                 "off-span-vanishes",
@@ -208,8 +210,9 @@ CLAIMS = (
         latex=r"\hat w = P w^*/T + P_\perp w_0",
         source="Phuong & Lampert 2019, theorem on linear students; THEORY.md §3",
         families=DATA_FAMILIES,
-        instances=problems,
+        instances=lambda family: problems(family, require_init=True, deficient=True),
         check=check_linear_bias,
+        content=INIT_OFF_SPAN,
         mutants=(
             Mutant(
                 "no-off-span-term",
@@ -246,10 +249,12 @@ CLAIMS = (
         instances=lambda family: problems(
             family,
             init=False,
+            deficient=True,
             max_size=6,
             extra={"architecture": deep_architectures(), "init_seed": st.integers(0, 2**32 - 1)},
         ),
         check=check_deep_bias,
+        content=SPAN_DEFICIENT,
         mutants=(
             Mutant(
                 "ignores-first-layer",
@@ -266,8 +271,12 @@ CLAIMS = (
         source="THEORY.md §3 (open)",
         families=("generic",),
         instances=lambda family: problems(
-            family, require_init=True, extra={"temperature_high": st.sampled_from((2.0, 4.0, 8.0, 0.5))}
+            family,
+            require_init=True,
+            deficient=True,
+            extra={"temperature_high": st.sampled_from((2.0, 4.0, 8.0, 0.5))},
         ).filter(lambda instance: instance["temperature_high"] != instance["temperature"]),
         check=check_temperature_monotone,
+        content=TEACHER_AND_INIT,
     ),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 from functools import partial
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from kdverify.bounds import risk_bound
 from kdverify.claims._cases import numeric_tolerance
+from kdverify.claims._content import BOUND_BELOW_ONE, INIT_WITH_BOUND_BELOW_ONE
 from kdverify.claims._estimates import (
     Student,
     TrainedStudents,
@@ -28,13 +30,14 @@ from kdverify.claims._estimates import (
     closed_form_students,
     exact_margin_bound,
     exact_risk_bound,
-    expected_risk,
 )
 from kdverify.claims._instances import DISTRIBUTION_FAMILIES, distribution_of, sized_families
+from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Check, Claim, Evidence, Instance, Mutant
 from kdverify.distributions.base import HALF_PI, Family
-from kdverify.distributions.discrete import Discrete
-from kdverify.expected import exact_expected_p_angle, exact_expected_risk
+from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete
+from kdverify.expected import exact_expected_p_angle, exact_expected_risk, student_risks_and_p_angles
+from kdverify.stats import bounded_mean
 
 if TYPE_CHECKING:
     from kdverify.symbolic import RateConstants
@@ -50,7 +53,8 @@ def bound_check(
     student: Student | None = None,
     through_p_angle: bool = False,
 ) -> Check:
-    """A check of ``E R_n ≤ bound(n)``: exact on discrete families, else a Monte Carlo estimate
+    """A check of ``E R_n ≤ bound(n)``: exact on discrete families (under both tie conventions of
+    ``R``, :func:`~kdverify.claims._ties.tie_aware_comparison`), else a Monte Carlo estimate
     over trained students (or ``student``) whose lower confidence limit must not exceed it.
     Instances of a kind the bound has no form for (``None``) are left undecided.
 
@@ -64,51 +68,105 @@ def bound_check(
         if isinstance(distribution, Discrete) and distribution.is_exact:
             if exact_bound is None:
                 return Evidence(None, "no exact form of the bound", "<=", "bound")
-            risk = exact_expected_risk(distribution, n, temperature=Fraction(temperature), w0=w0)
+            risks = {
+                ties: exact_expected_risk(distribution, n, temperature=Fraction(temperature), w0=w0, ties=ties)
+                for ties in TIE_CONVENTIONS
+            }
             p_angle = exact_expected_p_angle(distribution, n, temperature=Fraction(temperature), w0=w0)
             bound = exact_bound(distribution, n)
-            if through_p_angle:
-                lhs, rhs = min((risk, p_angle), (p_angle, bound), key=lambda link: link[1] - link[0])
-                details = {"expected_risk": risk, "expected_p_angle": p_angle, "bound": bound}
-                return Evidence(risk <= p_angle <= bound, lhs, "<=", rhs, exact=True, details=details)
-            return Evidence(risk <= bound, risk, "<=", bound, exact=True, details={"expected_p_angle": p_angle})
+            if through_p_angle:  # the chain holds exactly when its tighter link does
+                details = {"expected_risk": risks["error"], "expected_p_angle": p_angle, "bound": bound}
+                return tie_aware_comparison(
+                    lambda ties: min((risks[ties], p_angle), (p_angle, bound), key=lambda link: link[1] - link[0]),
+                    details,
+                )
+            return tie_aware_comparison(lambda ties: (risks[ties], bound), {"expected_p_angle": p_angle})
         if numeric_bound is None:
             return Evidence(None, "no numeric form of the bound", "<=", "bound")
         trained = student or TrainedStudents(budget)
+        value = numeric_bound(distribution, n)
+        tolerance = numeric_tolerance(distribution, n + 1)
+        students = "trained by gradient descent" if student is None else "closed form"
         try:
-            estimate = expected_risk(
+            student_risks, p_angles = student_risks_and_p_angles(
                 distribution,
                 n,
-                budget=budget,
-                seed=int(instance["seed"]),
+                trials=budget.trials,
+                rng=np.random.default_rng(int(instance["seed"])),
                 temperature=float(temperature),
                 w0=w0,
                 student=trained,
             )
         except Undecided as reason:
             return Evidence(None, str(reason), "<=", "budget")
-        value = numeric_bound(distribution, n)
-        tolerance = numeric_tolerance(distribution, n + 1)
+        if not through_p_angle:
+            return _mean_below(student_risks, value, tolerance, budget, seed=int(instance["seed"]), students=students)
+        # The chain E R_n ≤ E p(∠) ≤ bound: its first link holds per training set (risk-angle
+        # lemma for each trained student), its second is a confidence statement on E p(∠).
+        gap = float(np.max(student_risks - p_angles))
+        second = _mean_below(p_angles, value, tolerance, budget, seed=int(instance["seed"]), students=students)
+        details = {**second.details, "mean_risk": float(student_risks.mean()), "largest_risk_minus_p_angle": gap}
+        holds = bool(second.holds) and gap <= numeric_tolerance(distribution)
+        if value < 1 or not second.details["mean"] < 1:
+            return replace(second, holds=holds, details=details)
+        # The bound is 1 (no content): show the link that has some, per training set.
         return Evidence(
-            holds=estimate.lower <= value + tolerance,
-            lhs=estimate.lower,
+            holds=holds,
+            lhs=float(student_risks.mean()),
             relation="<=",
-            rhs=value,
-            tolerance=tolerance,
-            interval=estimate.as_dict(),
-            details={
-                "mean": estimate.mean,
-                "students": "trained by gradient descent" if student is None else "closed form",
-            },
+            rhs=float(p_angles.mean()),
+            tolerance=numeric_tolerance(distribution),
+            details={**details, "link": "R(ŵ_X) ≤ p(∠(ŵ_X, w*)) for every training set; means shown"},
         )
 
     return check
+
+
+def _mean_below(
+    values: np.ndarray, bound: float, tolerance: float, budget: Budget, *, seed: int, students: str
+) -> Evidence:
+    """``E v ≤ bound`` for values in ``[0, 1]``, falsified only when the lower confidence limit
+    (confidence ``1 − alpha``) of the mean exceeds ``bound + tolerance``."""
+    estimate = bounded_mean(values, confidence=1 - budget.alpha, rng=np.random.default_rng(seed))
+    return Evidence(
+        holds=estimate.lower <= bound + tolerance,
+        lhs=estimate.lower,
+        relation="<=",
+        rhs=bound,
+        tolerance=tolerance,
+        interval=estimate.as_dict(),
+        details={"mean": estimate.mean, "students": students},
+    )
 
 
 def numeric_risk_bound(distribution: Family, n: int) -> float:
     """``min_θ [p(θ) + p(π/2 − θ)^n]`` with the upper confidence limits of ``p`` when estimated."""
     breakpoints = distribution.breakpoints()
     return risk_bound(lambda theta: distribution.p_bounds(theta)[1], n, breakpoints=breakpoints).value
+
+
+def smallest_size_below_one(distribution: Family, largest: int) -> int:
+    """The smallest ``n ≤ largest`` at which the risk bound is below 1 (bisection: it does not
+    increase with ``n``), or 1 when there is none — a family where the bound never says anything
+    at a size with a non-trivial risk (isotropic data, say)."""
+    def below_one(n: int) -> bool:
+        if isinstance(distribution, Discrete) and distribution.is_exact:
+            return exact_risk_bound(distribution, n) < 1
+        return numeric_risk_bound(distribution, n) < 1
+
+    if not below_one(largest):
+        return 1
+    low, high = 1, largest  # below_one(high)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if below_one(middle) else (middle + 1, high)
+    return high
+
+
+def bounded_sizes(family: str, *, init: bool = False) -> st.SearchStrategy[Instance]:
+    """:func:`~kdverify.claims._instances.sized_families` at sizes where the risk bound is below 1,
+    where the family has such sizes."""
+    return sized_families(family, init=init, smallest_size=smallest_size_below_one)
 
 
 def numeric_margin_bound(
@@ -137,20 +195,28 @@ def rate_polynomial_bound(
     return constants.bound(n) if n >= constants.n0 else math.inf
 
 
-# Sizes stay n ≤ n_0 + 3 < d ≤ n + 3 with n_0 ≤ POLYNOMIAL_MAX_N0 (this drops (a, b) = (1, 3), whose
-# n_0 is 27), so the Monte Carlo estimate stays cheap. (2, 1/2), whose data crowd the boundary and
-# so have the largest risk, comes first: the search starts (and shrinks) there.
-POLYNOMIAL_SHAPES = tuple((a, b) for a in (2.0, 1.0, 3.0) for b in (0.5, 1.0, 2.0, 3.0))
-POLYNOMIAL_MAX_N0 = 12
+# Shapes (a, b) whose bound C (log n / n)^{b/a} falls below 1 by n = POLYNOMIAL_MAX_N; the others
+# need n in the hundreds (e.g. (2, 1/2) at n = 156, (3, 1/2) at 3 027) and are said so in the content.
+# (1, 1) first: its bound is below 1 from n = n_0 = 3, so the search starts (and shrinks) there.
+POLYNOMIAL_SHAPES = tuple((a, b) for a in (1.0, 2.0, 3.0) for b in (1.0, 2.0, 0.5, 3.0))
+POLYNOMIAL_MAX_N = 20
+
+
+def first_informative_size(a: float, b: float) -> int | None:
+    """The smallest ``n ≥ n_0`` at which the corollary's bound for Beta-polarised ``(a, b)`` is
+    below 1 (so the rate says something), or ``None`` beyond :data:`POLYNOMIAL_MAX_N`."""
+    constants = derived_rate_constants(a, b)
+    return next((n for n in range(max(2, constants.n0), POLYNOMIAL_MAX_N + 1) if constants.bound(n) < 1), None)
 
 
 @st.composite
 def polynomial_instances(draw: st.DrawFn, family: str) -> Instance:
-    """Beta-polarised families ``(a, b)`` with a size ``n ≥ n_0`` of the corollary, in a
-    dimension ``d > n``: with ``n ≥ d`` points span ``R^d`` almost surely and the risk is 0."""
-    shapes = st.sampled_from(POLYNOMIAL_SHAPES).filter(lambda ab: derived_rate_constants(*ab).n0 <= POLYNOMIAL_MAX_N0)
+    """Beta-polarised families ``(a, b)`` with a size ``n ≥ n_0`` at which the corollary's bound is
+    below 1 (up to 3 past the first such ``n``), in a dimension ``d > n``: with ``n ≥ d`` points
+    span ``R^d`` almost surely and the risk is 0."""
+    shapes = st.sampled_from(POLYNOMIAL_SHAPES).filter(lambda ab: first_informative_size(*ab) is not None)
     a, b = draw(shapes)
-    n = derived_rate_constants(a, b).n0 + draw(st.integers(0, 3))
+    n = int(first_informative_size(a, b) or 0) + draw(st.integers(0, 3))
     params = {"dim": n + draw(st.integers(1, 3)), "a": a, "b": b}
     instance = draw(sized_families(family, params=st.just(params)))
     return Instance(family, {**instance.values, "n": n})
@@ -158,9 +224,26 @@ def polynomial_instances(draw: st.DrawFn, family: str) -> Instance:
 
 RISK_FAMILIES = DISTRIBUTION_FAMILIES
 
-# The mutants of risk-bound swap the objective of its exact minimisation (kdverify.bounds fixes its
-# own), so they are decided on exact families, where the chain through E p(∠) also exposes a 10%
-# tightening that the union bound's slack hides from E R_n; elsewhere they are undecided at no cost.
+
+def tightened(exact: ExactBound, numeric: NumericBound, factor: Fraction) -> Check:
+    """A mutant's check: :func:`bound_check` (through ``E p(∠)``) of ``factor`` times the bound,
+    a bound too tight by ``1/factor``."""
+    return bound_check(
+        lambda distribution, n: factor * exact(distribution, n),
+        lambda distribution, n: float(factor) * numeric(distribution, n),
+        through_p_angle=True,
+    )
+
+
+def numeric_complement_only_bound(distribution: Family, n: int) -> float:
+    """The numeric form of ``no-p-theta-term``: ``min_θ p(π/2 − θ)^n = p(0)^n`` (``p`` is
+    non-decreasing), with the upper confidence limit of ``p``."""
+    return float(distribution.p_bounds(np.array([0.0]))[1][0]) ** n
+
+
+# The mutants of risk-bound and rate-margin are decided on exact and numeric families alike; through
+# the chain E R_n ≤ E p(∠) ≤ bound, exact families also expose a 10% tightening that the union
+# bound's slack hides from E R_n.
 CLAIMS = (
     Claim(
         id="risk-bound",
@@ -169,8 +252,9 @@ CLAIMS = (
         latex=r"\mathbb E\, R(\hat w_X) \le \min_{\theta} \big[p(\theta) + p(\pi/2 - \theta)^n\big]",
         source="Phuong & Lampert 2019, main risk bound; THEORY.md §3",
         families=RISK_FAMILIES,
-        instances=sized_families,
+        instances=bounded_sizes,
         check=bound_check(exact_risk_bound, numeric_risk_bound, through_p_angle=True),
+        content=BOUND_BELOW_ONE,
         statistical=True,
         mutants=(
             Mutant(
@@ -178,18 +262,19 @@ CLAIMS = (
                 "E R_n ≤ min_θ p(π/2 − θ)^n: the bound without its p(θ) term",
                 bound_check(
                     partial(exact_risk_bound, objective=lambda p_theta, p_complement, n: p_complement**n),
-                    None,
+                    numeric_complement_only_bound,
                     through_p_angle=True,
                 ),
             ),
             Mutant(
                 "bound-too-tight",
                 "E R_n ≤ 0.9·min_θ [p(θ) + p(π/2 − θ)^n]: a bound too tight by 10%",
-                bound_check(
-                    lambda distribution, n: Fraction(9, 10) * exact_risk_bound(distribution, n),
-                    None,
-                    through_p_angle=True,
-                ),
+                tightened(exact_risk_bound, numeric_risk_bound, Fraction(9, 10)),
+            ),
+            Mutant(
+                "bound-third",
+                "E R_n ≤ min_θ [p(θ) + p(π/2 − θ)^n]/3: a bound 3× too tight",
+                tightened(exact_risk_bound, numeric_risk_bound, Fraction(1, 3)),
             ),
         ),
     ),
@@ -202,12 +287,23 @@ CLAIMS = (
         families=("margin", "discrete"),
         instances=sized_families,
         check=bound_check(exact_margin_bound, numeric_margin_bound, through_p_angle=True),
+        content=BOUND_BELOW_ONE,
         statistical=True,
         mutants=(
             Mutant(
                 "margin-angle-swapped",
                 "E R_n ≤ p(θ_m)^n: p evaluated at the margin instead of π/2 − θ_m",
-                bound_check(None, partial(numeric_margin_bound, angle=lambda margin: margin), through_p_angle=True),
+                bound_check(
+                    # exactly: p(θ_m) for θ_m below the smallest boundary angle (where p = 0)
+                    lambda distribution, n: distribution.exact_p(min(distribution.boundary_sin2) / 2) ** n,
+                    partial(numeric_margin_bound, angle=lambda margin: margin),
+                    through_p_angle=True,
+                ),
+            ),
+            Mutant(
+                "bound-third",
+                "E R_n ≤ p(π/2 − θ_m)^n/3: a bound 3× too tight",
+                tightened(exact_margin_bound, numeric_margin_bound, Fraction(1, 3)),
             ),
         ),
     ),
@@ -220,6 +316,7 @@ CLAIMS = (
         families=("beta-polarised",),
         instances=polynomial_instances,
         check=bound_check(None, rate_polynomial_bound),
+        content=BOUND_BELOW_ONE,
         statistical=True,
         mutants=(
             Mutant(
@@ -232,6 +329,13 @@ CLAIMS = (
                         constants_of=lambda a, b: derived_rate_constants(a, b)._replace(kappa=a, lam=b),
                     ),
                 ),
+                blind={
+                    "beta-polarised": (
+                        "where the bound is below 1 (n ≤ 20), E R_n ≤ 0.06 stays under the inverted bound "
+                        "(≥ 0.05, and the true one when a = b); the bound exceeds E R_n at least 15-fold there, "
+                        "so no bound a clear factor too tight is caught either"
+                    )
+                },
             ),
         ),
     ),
@@ -242,8 +346,9 @@ CLAIMS = (
         latex=r"w_0 \ne 0:\; \mathbb E\, R(\hat w_X) \le \min_{\theta} \big[p(\theta) + p(\pi/2 - \theta)^n\big]",
         source="THEORY.md §3 (open)",
         families=RISK_FAMILIES,
-        instances=lambda family: sized_families(family, init=True),
+        instances=lambda family: bounded_sizes(family, init=True),
         check=bound_check(exact_risk_bound, numeric_risk_bound, student=closed_form_students),
+        content=INIT_WITH_BOUND_BELOW_ONE,
         statistical=True,
     ),
 )

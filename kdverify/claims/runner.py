@@ -179,13 +179,16 @@ def certificate_payload(result: SearchResult) -> dict[str, Any]:
 def make_certificate(
     claim: Claim, family: str, instance: Instance, evidence: Evidence, budget: Budget
 ) -> dict[str, Any]:
-    """``{"claim", "family", "exact", "instance", "evidence", "budget"}``: everything a replay needs."""
+    """``{"claim", "family", "exact", "tie_free", "instance", "evidence", "budget"}``: everything a
+    replay needs, and whether the violation survives counting ``sign(0)`` as correct
+    (:attr:`Evidence.tie_free`; ``None`` where ties do not apply)."""
     instance_json = instance.to_json()
     instance_json.pop("family")
     return {
         "claim": claim.id,
         "family": family,
         "exact": evidence.exact,
+        "tie_free": evidence.tie_free,
         "instance": instance_json,
         "evidence": evidence.to_json(),
         "budget": budget.to_json(),

@@ -105,11 +105,19 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Replay:
     """The outcome of re-checking a certificate: ``valid`` when it still violates its claim
-    and, for exact certificates, both sides match the stored exact values."""
+    and, for exact certificates, both sides match the stored exact values (and the stored
+    ``tie_free``, when the certificate records it)."""
 
     valid: bool
     evidence: Evidence
     reason: str
+
+    @property
+    def tie_free(self) -> bool | None:
+        """Whether the violation survives counting ``sign(0)`` as correct (:attr:`Evidence.tie_free`
+        of the fresh check): ``False`` when it holds under that convention, ``None`` where ties do
+        not apply."""
+        return self.evidence.tie_free
 
 
 def replay(certificate: dict[str, Any]) -> Replay:
@@ -132,6 +140,8 @@ def replay(certificate: dict[str, Any]) -> Replay:
         fresh = evidence.to_json()
         if not evidence.exact or (fresh["lhs"], fresh["rhs"]) != (stored.get("lhs"), stored.get("rhs")):
             return Replay(False, evidence, "exact values differ from the stored ones")
+    if "tie_free" in certificate and certificate["tie_free"] != evidence.tie_free:
+        return Replay(False, evidence, f"tie_free is {evidence.tie_free}, not the stored {certificate['tie_free']}")
     return Replay(True, evidence, "valid counterexample")
 
 

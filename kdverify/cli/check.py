@@ -62,9 +62,13 @@ def run(args: argparse.Namespace) -> int:
     statistical = sum(1 for claim, _ in pairs if claim.statistical)
     print(
         f"\nprofile={profile.name} seed={'derandomised' if seed is None else seed} pairs={len(results)} "
-        f"examples={sum(r.examples for r in results)} undecided={sum(r.undecided for r in results)} "
+        f"examples={sum(r.examples for r in results)} informative={sum(r.informative for r in results)} "
+        f"undecided={sum(r.undecided for r in results)} "
         f"delta={profile.delta:g} split over {statistical} statistical pairs (alpha={budget.alpha:.2e} per check)"
     )
+    for result in results:
+        if result.verdict == "vacuous":
+            print(f"{result.claim.id} on {result.family}: vacuous: no example had {result.claim.content.description}")
     if args.json:
         write_json_atomic(args.json, {"profile": profile.name, "seed": seed, "claims": entries})
     failed = [r for r in results if (r.claim.status == "theorem" and r.verdict == "falsified") or r.verdict == "error"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,12 +21,16 @@ from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.registry import get_claim
 from kdverify.claims.runner import SearchResult, database_key, make_certificate, search
 from kdverify.claims.suite import budget_for, certificate_name, plan
-from kdverify.cli._args import positive_integer, writable_file
+from kdverify.cli._args import positive_float, positive_integer, writable_file
 from kdverify.jsonio import write_json_atomic
 from kdverify.profiles import Profile, get_profile
 from kdverify.progress import ProgressBar
 
 EXIT_INTERRUPTED = 130
+DEFAULT_SECONDS = 120.0
+"""A hunt's default time per family: minutes of search, whatever a claim's cost per example."""
+TIMED_CAP = 1_000_000
+"""The example cap of a timed hunt: time decides, not the count."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("id", help="claim id (see `kdverify list`)")
     parser.add_argument("--family", action="append", default=[], help="family to hunt on (default: all of the claim's)")
     parser.add_argument(
-        "--max-examples", type=positive_integer, default=None, help="examples per family (default: hunt profile)"
+        "--max-time",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help=f"time per family: each claim draws as many examples as its cost allows (default {DEFAULT_SECONDS:g} s, "
+        "unless --max-examples is given)",
+    )
+    parser.add_argument(
+        "--max-examples",
+        type=positive_integer,
+        default=None,
+        help="examples per family (alone: a reproducible count-based hunt; with --max-time: a cap)",
     )
     parser.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
     parser.add_argument("--out", default="kdverify-out", help="directory for certificates and the example database")
@@ -64,20 +80,32 @@ def hunt_profile(max_examples: int | None) -> Profile:
     return replace(profile, max_examples=max_examples, statistical_examples=max_examples)
 
 
+def hunt_budget(profile: Profile, pairs: list[tuple[Claim, str]], *, timed: bool) -> Budget:
+    """A count-based hunt splits δ over every check it can make; a timed one gives each
+    statistical pair an equal share, which its checks spend by
+    :func:`~kdverify.claims.runner.anytime_alpha`."""
+    if not timed:
+        return budget_for(profile, pairs)
+    statistical = sum(1 for claim, _ in pairs if claim.statistical)
+    return Budget(alpha=profile.delta / max(1, statistical), trials=profile.trials, max_iter=profile.max_iter)
+
+
 def run(args: argparse.Namespace) -> int:
     claim = get_claim(args.id)
-    profile = hunt_profile(args.max_examples)
+    seconds = args.max_time if args.max_time is not None or args.max_examples is not None else DEFAULT_SECONDS
+    profile = hunt_profile(TIMED_CAP if args.max_examples is None else args.max_examples)
     pairs = plan([claim.id], args.family)
     out = Path(args.out)
     write_json_atomic(out / ".kdverify-hunt.json", {"claim": claim.id, "seed": args.seed})  # fails early if unwritable
     hunt = Hunt(
         claim,
         profile,
-        budget_for(profile, pairs),
+        hunt_budget(profile, pairs, timed=seconds is not None),
         DirectoryBasedExampleDatabase(str(out / ".hypothesis")),
         out,
         seed=args.seed,
         timings=not args.no_timings,
+        seconds=seconds,
     )
     results: list[SearchResult] = []
     family = pairs[0][1]
@@ -110,6 +138,7 @@ class Hunt:
     out: Path
     seed: int
     timings: bool
+    seconds: float | None = None
     kept: list[Path] = field(default_factory=list)
 
     def search(self, family: str) -> SearchResult:
@@ -129,22 +158,32 @@ class Hunt:
                 self.kept.append(target)
 
         limit = self.profile.statistical_examples if claim.statistical else self.profile.max_examples
-        with ProgressBar(limit, f"hunt {claim.id}/{family}") as bar:
+        started = time.monotonic()
+
+        def advance(result: SearchResult) -> None:
+            done = result.examples + result.undecided
+            if self.seconds is None:
+                bar.update(done)
+            else:  # a timed hunt's bar shows the time spent; the note counts the examples
+                bar.update(int(min(self.seconds, time.monotonic() - started)), f"s, {done} examples")
+
+        with ProgressBar(limit if self.seconds is None else int(self.seconds), f"hunt {claim.id}/{family}") as bar:
             result = search(
                 claim,
                 family,
                 self.profile,
                 budget=self.budget,
+                max_seconds=self.seconds,
                 seed=self.seed,
                 database=self.database,
-                on_example=lambda r: bar.update(r.examples + r.undecided),
+                on_example=advance,
                 on_violation=keep,
             )
         timing = f" in {result.seconds:.1f}s" if self.timings else ""
         found = result.verdict
         if result.verdict == "falsified":
             found = f"counterexample (first violation at example {first_violation[0]}) written to {target}"
-        print(f"{claim.id} on {family}: {result.examples} examples{timing}: {found}")
+        print(f"{claim.id} on {family}: {result.examples} examples ({result.informative} informative){timing}: {found}")
         if result.verdict == "falsified" and result.evidence is not None:
             print(f"  evidence: {result.evidence.summary()}")
         return result

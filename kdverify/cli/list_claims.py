@@ -15,12 +15,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+HEADER = ("claim", "status", "families", "statement", "an example is informative when")
+
+
+def _rows() -> list[list[str]]:
+    return [
+        [claim.id, claim.status, ", ".join(claim.families), claim.statement, claim.content.description]
+        for claim in all_claims()
+    ]
+
+
 def markdown_table() -> str:
-    """The claims as a Markdown table: id, status, families, statement."""
-    lines = ["| claim | status | families | statement |", "|---|---|---|---|"]
-    for claim in all_claims():
-        statement = claim.statement.replace("|", "\\|")
-        lines.append(f"| `{claim.id}` | {claim.status} | {', '.join(claim.families)} | {statement} |")
+    """The claims as a Markdown table: id, status, families, statement, non-vacuity condition."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for claim_id, *cells in _rows():
+        lines.append(f"| `{claim_id}` | " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)
 
 
@@ -28,6 +37,5 @@ def run(args: argparse.Namespace) -> int:
     if args.markdown:
         print(markdown_table())
         return 0
-    rows = [[claim.id, claim.status, ", ".join(claim.families), claim.statement] for claim in all_claims()]
-    print(format_table(["claim", "status", "families", "statement"], rows))
+    print(format_table(HEADER, _rows()))
     return 0

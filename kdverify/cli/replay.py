@@ -7,6 +7,11 @@ import json
 
 from kdverify.claims.suite import load_certificate, replay
 
+TIE_DEPENDENCE = {
+    True: "violation under both tie conventions (sign(0) counted as wrong, as in THEORY.md §1, or as correct)",
+    False: "depends on ties: holds when sign(0) counts as correct",
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,5 +28,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = replay(certificate)
     print(f"claim {certificate['claim']} on {certificate['family']}: {outcome.reason}")
     print(f"evidence: {outcome.evidence.summary()}")
+    if outcome.evidence.holds is False and outcome.tie_free is not None:
+        print(f"ties: {TIE_DEPENDENCE[outcome.tie_free]}")
     print(json.dumps(outcome.evidence.to_json(), indent=2, sort_keys=True))
     return 0 if outcome.valid else 1

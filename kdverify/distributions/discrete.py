@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -24,7 +24,15 @@ from kdverify.exact import (
 )
 from kdverify.numerics import boundary_angles, line_angles
 
-__all__ = ["Discrete"]
+__all__ = ["TIE_CONVENTIONS", "Discrete", "Ties"]
+
+Ties = Literal["error", "correct"]
+"""How the exact risk counts a *tie*, a student scoring exactly ``wᵀa_j = 0`` on a support point
+(the teacher never does: ``w*ᵀa_j ≠ 0``). ``"error"`` is THEORY.md §1's risk, the paper's
+``1[sign(wᵀx) ≠ sign(w*ᵀx)]`` with ``sign(0) = 0``: a student that outputs 0 is wrong there.
+``"correct"`` counts a tie as agreeing with the teacher: only a strictly opposite sign is wrong.
+The two risks differ exactly by the weight of the support points the student ties on."""
+TIE_CONVENTIONS: tuple[Ties, ...] = ("error", "correct")
 
 
 def _rational_weights(weights: Any, m: int, exact: bool) -> tuple[Fraction, ...]:
@@ -149,22 +157,33 @@ class Discrete(Family):
         point (a float sum of ``m`` weights: exact up to ``m`` rounding errors). ``w`` and the points
         are rescaled by powers of two first, so no product overflows or underflows to a false sign.
 
-        Use :meth:`exact_risk` when ``wᵀa_j`` may vanish exactly (rational constructions).
+        A zero score counts as wrong (the ``"error"`` convention of :data:`Ties`). Use :meth:`exact_risk`
+        when ``wᵀa_j`` may vanish exactly (rational constructions).
         """
         wrong = np.sign(unit_scaled(self._as_students(w)) @ self._directions) != self.teacher_signs
         return np.asarray(wrong @ self.weights)
 
-    def exact_risk(self, w: Any) -> Fraction:
-        """The risk of the student ``w`` (rationals, or floats read exactly) as a Fraction."""
+    def exact_errors(self, w: Any, *, ties: Ties = "error") -> list[bool]:
+        """Which support points the student ``w`` (rationals, or floats read exactly) gets wrong:
+        ``sign(wᵀa_j) = −sign(w*ᵀa_j)``, and also a tie ``wᵀa_j = 0`` under ``ties="error"``
+        (:data:`Ties`)."""
+        if ties not in TIE_CONVENTIONS:
+            raise InvalidArgument(
+                f"ties={ties!r} must be 'error' (sign(0) counts as wrong, THEORY.md §1) or 'correct'."
+            )
         student = as_rational_vector("w", w, dim=self.dim)
-        return sum(
-            (
-                q
-                for q, a, s in zip(self.exact_weights, self.support, self.teacher_signs, strict=True)
-                if sign(dot(student, a)) != s
-            ),
-            Fraction(0),
-        )
+        agreements = [sign(dot(student, a)) * s for a, s in zip(self.support, self.teacher_signs, strict=True)]
+        return [agreement < 0 or (agreement == 0 and ties == "error") for agreement in agreements]
+
+    def exact_risk(self, w: Any, *, ties: Ties = "error") -> Fraction:
+        """The risk of the student ``w`` as a Fraction: the weight of :meth:`exact_errors`.
+
+        >>> dist = Discrete([[1, 1], [1, -1]], ["1/2", "1/2"], w_star=[1, 0])
+        >>> dist.exact_risk([1, 1]), dist.exact_risk([1, 1], ties="correct")  # wᵀa_2 = 0
+        (Fraction(1, 2), Fraction(0, 1))
+        """
+        wrong = self.exact_errors(w, ties=ties)
+        return sum((q for q, counted in zip(self.exact_weights, wrong, strict=True) if counted), Fraction(0))
 
     @cached_property
     def boundary_sin2(self) -> tuple[Fraction, ...]:

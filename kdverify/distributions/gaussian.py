@@ -14,10 +14,15 @@ Sheppard's ``φ/π``. With one centred component this is ``R(w) = ∠(Σ^{1/2}w,
 Geometry: ``p(θ)`` and ``P[α ≤ θ]`` are cone probabilities of each component, computed by
 Imhof's formula (:mod:`kdverify.distributions._quadform`); ``p_bounds`` widens ``p`` by the
 reported quadrature error.
+
+:class:`FactoredGaussianMixture` is the general mixture in plain JSON values (the
+``gaussian-mixture`` family), with each covariance written as ``s_k² I + Σ_v v vᵀ``.
 """
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -28,16 +33,21 @@ from kdverify._validation import (
     FloatArray,
     as_float_array,
     as_generator,
+    as_real_array,
     as_teacher_vector,
+    check_finite,
     positive_float,
+    real_number,
     unit_scaled,
 )
 from kdverify.distributions._quadform import cone_probabilities
-from kdverify.distributions.base import HALF_PI, Family, as_angles
+from kdverify.distributions.base import HALF_PI, Family, as_angles, default_teacher
+from kdverify.distributions.discrete import _rational_weights
 from kdverify.errors import InvalidArgument
+from kdverify.exact import is_float_free
 from kdverify.numerics import angle
 
-__all__ = ["AnisotropicGaussian", "GaussianMixture", "sign_discordance"]
+__all__ = ["AnisotropicGaussian", "FactoredGaussianMixture", "GaussianMixture", "sign_discordance"]
 
 # Smallest angle given to the cone quadrature: tan² of smaller angles (and 1/tan²) leave the
 # float64 range. Both p and P[α ≤ θ] are non-decreasing, and their values here are about 1e-100.
@@ -235,3 +245,94 @@ class AnisotropicGaussian(GaussianMixture):
         """``cov`` as given, ``scale`` and ``w_star``."""
         cov = self.given["covs"][0].tolist()
         return {"cov": cov, "scale": self.scale, "w_star": self.w_star.tolist()}
+
+
+def _per_component(name: str, values: Any, count: int) -> list[Any]:
+    """``values`` as a list of exactly ``count`` entries, one per mixture component."""
+    try:
+        entries = None if isinstance(values, (str, bytes)) else list(values)
+    except TypeError:
+        entries = None
+    if entries is None:
+        raise InvalidArgument(f"{name}={values!r} must be a list with one entry per component.")
+    if len(entries) != count:
+        raise InvalidArgument(
+            f"{name} has {len(entries)} entries, but means has {count} components; give one per component."
+        )
+    return entries
+
+
+def _factored_covariance(k: int, scale: Any, vectors: Any, dim: int) -> tuple[float, FloatArray, FloatArray]:
+    """``s``, the factor vectors (rows) and ``Σ = s² I + Σ_v v vᵀ`` of component ``k``, which
+    must be positive definite (``s > 0``, or ``s = 0`` with vectors spanning ``R^d``)."""
+    s = real_number(f"scales[{k}]", scale)
+    if not (math.isfinite(s) and s >= 0):
+        raise InvalidArgument(f"scales[{k}]={scale!r} must be a finite number >= 0.")
+    rows = as_real_array(f"factors[{k}]", vectors)
+    rows = np.zeros((0, dim)) if rows.size == 0 else as_float_array(f"factors[{k}]", rows, ndim=2)
+    if rows.shape[1] != dim:
+        raise InvalidArgument(
+            f"factors[{k}] holds vectors of length {rows.shape[1]}, but the means have dimension {dim}."
+        )
+    cov = check_finite(f"the covariance of component {k}", s * s * np.eye(dim) + rows.T @ rows)
+    _positive_definite_cholesky(f"the covariance scales[{k}]²·I + Σ vvᵀ (v in factors[{k}])", cov)
+    return s, rows, cov
+
+
+class FactoredGaussianMixture(GaussianMixture):
+    """The ``gaussian-mixture`` family: ``Σ_k π_k N(μ_k, Σ_k)`` with ``Σ_k = s_k² I + Σ_v v vᵀ``,
+    in plain JSON values that hypothesis shrinks well (few components, integer means and factors).
+
+    ``means`` lists the ``K`` component means, one point per row; ``scales`` the ``s_k ≥ 0``
+    (default 1); ``factors[k]`` a list of ``d``-vectors ``v`` (default none: ``Σ_k = s_k² I``);
+    ``weights`` exact (ints, Fractions, strings like ``"1/3"``: they must sum to 1 exactly) or
+    floats (to 1 within rounding), default uniform; ``w_star`` defaults to ``e_1``. Every positive
+    definite ``Σ`` has this form (any ``s² < λ_min(Σ)``, the ``v`` the columns of a Cholesky factor
+    of ``Σ − s² I``); ``s_k = 0`` is allowed when ``factors[k]`` span ``R^d``. Non-degenerate
+    Gaussians put no mass on the teacher's boundary.
+
+    >>> mix = FactoredGaussianMixture([[1, 0], [-1, 2]], [1, 0.5], [[], [[1, 1]]], ["1/4", "3/4"], w_star=[1, 0])
+    >>> mix.describe(), mix.params()["weights"]
+    ('gaussian-mixture(d=2, components=2, scale=1.0)', ['1/4', '3/4'])
+    """
+
+    name = "gaussian-mixture"
+
+    def __init__(
+        self,
+        means: ArrayLike,
+        scales: Any = None,
+        factors: Any = None,
+        weights: Any = None,
+        *,
+        w_star: ArrayLike | None = None,
+        scale: float | None = 1.0,
+    ) -> None:
+        points = as_float_array("means", means, ndim=2)
+        count, dim = points.shape
+        if dim < 2:
+            raise InvalidArgument(f"means has points of dimension {dim}; Gaussian families need d >= 2.")
+        scales = _per_component("scales", [1.0] * count if scales is None else scales, count)
+        factors = _per_component("factors", [[]] * count if factors is None else factors, count)
+        weights = _per_component("weights", [Fraction(1, count)] * count if weights is None else weights, count)
+        components = [_factored_covariance(k, s, v, dim) for k, (s, v) in enumerate(zip(scales, factors, strict=True))]
+        exact_mode = is_float_free(weights)
+        exact = _rational_weights(weights, count, exact_mode)
+        self._plain = {
+            "means": points.tolist(),
+            "scales": [s for s, _, _ in components],
+            "factors": [rows.tolist() for _, rows, _ in components],
+            "weights": [str(q) if exact_mode else float(q) for q in exact],
+        }
+        super().__init__(
+            points,
+            np.array([cov for _, _, cov in components]),
+            [float(q) for q in exact],
+            w_star=default_teacher(dim, w_star),
+            scale=scale,
+        )
+
+    def params(self) -> dict[str, Any]:
+        """``means``, ``scales``, ``factors`` and ``weights`` (strings when exact) as given,
+        ``scale`` and ``w_star``: the keyword arguments that rebuild this family."""
+        return {**self._plain, "scale": self.scale, "w_star": self.w_star.tolist()}

@@ -18,7 +18,7 @@ from kdverify._validation import positive_float, positive_int, probability
 from kdverify.distributions.angular import BetaPolarised, Margin
 from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
-from kdverify.distributions.gaussian import AnisotropicGaussian, GaussianMixture
+from kdverify.distributions.gaussian import AnisotropicGaussian, FactoredGaussianMixture, GaussianMixture
 from kdverify.distributions.isotropic import Isotropic
 from kdverify.distributions.real import BreastCancer, Digits
 from kdverify.errors import InvalidArgument
@@ -45,12 +45,33 @@ def _numbers(text: str) -> list[str]:
     return entries
 
 
-def _points(text: str) -> list[list[str]]:
-    """``"x1,y1;x2,y2"`` (one point per ``;`` group) → rows of the ``(d, m)`` array."""
+def _floats(text: str) -> list[float]:
+    """``"1,-2,0.5"`` → ``[1.0, -2.0, 0.5]``."""
+    return [float(x) for x in _numbers(text)]
+
+
+def _point_list(text: str) -> list[list[str]]:
+    """``"x1,y1;x2,y2"`` → ``[["x1", "y1"], ["x2", "y2"]]``: one point per ``;`` group."""
     points = [_numbers(group) for group in text.split(";")]
     if len({len(p) for p in points}) != 1:
         raise ValueError("all points need the same number of coordinates")
-    return [list(row) for row in zip(*points, strict=True)]
+    return points
+
+
+def _points(text: str) -> list[list[str]]:
+    """``"x1,y1;x2,y2"`` (one point per ``;`` group) → rows of the ``(d, m)`` array."""
+    return [list(row) for row in zip(*_point_list(text), strict=True)]
+
+
+def _float_points(text: str) -> list[list[float]]:
+    """``"x1,y1;x2,y2"`` → the points as float rows (``"1/3"`` allowed)."""
+    return [[float(Fraction(x)) for x in point] for point in _point_list(text)]
+
+
+def _factors(text: str) -> list[list[list[float]]]:
+    """``"|1,1;0,2"`` → ``[[], [[1.0, 1.0], [0.0, 2.0]]]``: the components' vectors, components
+    separated by ``|``, vectors by ``;``; an empty group means no vectors."""
+    return [_float_points(group) if group.strip() else [] for group in text.split("|")]
 
 
 def _pair(text: str) -> tuple[int, ...]:
@@ -102,7 +123,7 @@ class FamilySpec:
 
 _RADIUS = Param("radius", str, "gaussian", "radius law: gaussian or sphere")
 _SCALE = Param("scale", _optional_float, 1.0, "std of the teacher logit (none: as parametrised)")
-_W_STAR = Param("w_star", lambda t: [float(x) for x in _numbers(t)], None, "teacher, default e_1")
+_W_STAR = Param("w_star", _floats, None, "teacher, default e_1")
 _DIM = Param("dim", int, 10, "input dimension d")
 
 
@@ -195,6 +216,21 @@ _SPECS = (
             _SCALE,
         ),
         _mixture,
+    ),
+    FamilySpec(
+        "gaussian-mixture",
+        "Σ_k π_k N(μ_k, s_k²I + Σ_v vvᵀ): any means, covariances and weights; R by Owen's T, p by Imhof",
+        (
+            Param("means", _float_points, [[1.0, 1.0], [-1.0, 0.0]], "component means μ_k: x1,y1;x2,y2;..."),
+            Param("scales", _floats, None, "s_k per component (default 1)"),
+            Param("factors", _factors, None, "vectors v adding vvᵀ to Σ_k: 1,1;0,2|... (| between components)"),
+            Param("weights", _numbers, None, "π_1,π_2,... (default uniform, exact)"),
+            _W_STAR,
+            _SCALE,
+        ),
+        lambda means, scales, factors, weights, w_star, scale: FactoredGaussianMixture(
+            means, scales, factors, weights, w_star=w_star, scale=scale
+        ),
     ),
     FamilySpec(
         "digits",

@@ -15,14 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import FloatArray, positive_int, probability
+from kdverify._validation import positive_int, probability
 from kdverify.bounds import risk_bound
-from kdverify.distributions.base import HALF_PI, Family
+from kdverify.distributions.base import Family
 from kdverify.errors import InvalidArgument
+from kdverify.expected import p_of_student_angle
 from kdverify.experiments.students import STUDENTS, Training, train_students
 from kdverify.stats import MeanEstimate, bounded_mean
 
-__all__ = ["COLUMNS", "Curve", "CurvePoint", "family_bound", "p_of_angle", "risk_curve", "student_seed"]
+__all__ = ["COLUMNS", "Curve", "CurvePoint", "family_bound", "risk_curve", "student_seed"]
 
 COLUMNS = (
     "n",
@@ -120,16 +121,6 @@ def family_bound(family: Family, n: int) -> tuple[float, float]:
     return bound.value, bound.theta
 
 
-def p_of_angle(family: Family, students: FloatArray) -> FloatArray:
-    """``p(∠(w, w*))`` per student (upper limit of ``p``), ``1`` for a zero student or an angle
-    ``≥ π/2`` — the risk-angle lemma's bound on each student's risk."""
-    beta = family.student_angle(students)
-    aligned = ~np.isnan(beta) & (beta < HALF_PI)
-    values = np.ones(beta.shape)
-    values[aligned] = family.p_bounds(beta[aligned])[1]
-    return values
-
-
 def risk_curve(
     family: Family,
     sizes: Sequence[int],
@@ -171,7 +162,7 @@ def risk_curve(
                 student=student,
                 # A discrete risk is a float sum of weights, which may pass 1 by a rounding error.
                 risk=bounded_mean(np.clip(family.risk(trained.w), 0, 1), confidence=confidence, rng=rng),
-                p_angle=bounded_mean(p_of_angle(family, trained.w), confidence=confidence, rng=rng),
+                p_angle=bounded_mean(p_of_student_angle(family, trained.w), confidence=confidence, rng=rng),
                 bound=bound,
                 bound_theta=theta,
                 counts=trained.counts(),

@@ -90,7 +90,8 @@ def verdict_section(check: dict[str, Any]) -> str:
     summary = (
         f"`kdverify check --profile {check['profile']}` (exit status {check['exit_status']}): "
         f"{len(claims)} (claim, family) pairs; theorems: {sum(e['verdict'] == 'holds' for e in theorems)} hold, "
-        f"{len(falsified_theorems)} falsified, {sum(e['verdict'] == 'vacuous' for e in theorems)} vacuous; open claims: "
+        f"{len(falsified_theorems)} falsified, {sum(e['verdict'] == 'vacuous' for e in theorems)} vacuous; "
+        "open claims: "
         f"{sum(e['verdict'] == 'falsified' for e in open_claims)} falsified, "
         f"{sum(e['verdict'] == 'holds' for e in open_claims)} without counterexample; "
         f"{sum(e['verdict'] == 'error' for e in claims)} errors. The raw output is in `check.txt`, "
