@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 
 from kdverify._validation import FloatArray
-from kdverify.claims.base import Budget
+from kdverify.claims.base import Budget, Evidence
 from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
 from kdverify.expected import estimate_expected_risk
 from kdverify.limits import linear_limit
 from kdverify.solvers import gradient_descent, newton_refine
-from kdverify.stats import MeanEstimate
+from kdverify.stats import MeanEstimate, bounded_mean
 from kdverify.teacher import Teacher
 
 Student = Callable[[FloatArray, Teacher, Any], FloatArray]
@@ -85,6 +85,29 @@ def expected_risk(
         w0=w0,
         student=student,
         confidence=1 - budget.alpha,
+    )
+
+
+def paired_difference(
+    larger: np.ndarray, smaller: np.ndarray, budget: Budget, rng: np.random.Generator, **details: Any
+) -> Evidence:
+    """Evidence for ``E larger ≤ E smaller`` from risks paired on the same training sets: the
+    differences lie in ``[−1, 1]``, so their mean gets a bounded-mean interval (mapped to
+    ``[0, 1]``); falsified only when its lower limit is above 0. Pairing cancels the variance the
+    two risks share, so a difference far smaller than either risk's own interval is seen."""
+    estimate = bounded_mean((np.asarray(larger) - np.asarray(smaller) + 1) / 2, confidence=1 - budget.alpha, rng=rng)
+    lower, mean, upper = 2 * estimate.lower - 1, 2 * estimate.mean - 1, 2 * estimate.upper - 1
+    return Evidence(
+        holds=lower <= 0.0,
+        lhs=lower,
+        relation="<=",
+        rhs=0.0,
+        interval={"mean": mean, "lower": lower, "upper": upper, "trials": estimate.trials},
+        details={
+            "method": estimate.method,
+            "mean_risks": {"compared": float(np.mean(larger)), "reference": float(np.mean(smaller))},
+            **details,
+        },
     )
 
 

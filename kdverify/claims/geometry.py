@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from kdverify.claims._cases import ANGLE_ROUNDING, Case, numeric_tolerance
 from kdverify.claims._content import RISKS_POSITIVE, STRICT_ANGLE, TILTED_STUDENT
+from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import (
     DATA_FAMILIES,
     DISTRIBUTION_FAMILIES,
@@ -34,7 +35,6 @@ from kdverify.limits import linear_limit
 from kdverify.linalg import SpanProjector
 from kdverify.numerics import angle, line_angles
 from kdverify.solvers import hard_label_descent, max_margin
-from kdverify.stats import bounded_mean
 from kdverify.strategies import family_parameters
 from kdverify.teacher import Teacher
 
@@ -267,22 +267,12 @@ def check_distill_beats_hard_expected(instance: Instance, budget: Budget) -> Evi
         hard = hard_students(data, teacher)
     except NotConverged as reason:  # a training set whose margin is below rounding
         return Evidence(None, str(reason), "<=", "resolution")
-    distilled_risks, hard_risks = distribution.risk(distilled), distribution.risk(hard)
-    difference = distilled_risks - hard_risks
-    # Differences lie in [−1, 1]; map to [0, 1] for the exact bounded-mean interval.
-    estimate = bounded_mean((difference + 1) / 2, confidence=1 - budget.alpha, rng=rng)
-    lower, mean = 2 * estimate.lower - 1, 2 * estimate.mean - 1
-    return Evidence(
-        holds=lower <= 0.0,
-        lhs=lower,
-        relation="<=",
-        rhs=0.0,
-        interval={"mean": mean, "lower": lower, "upper": 2 * estimate.upper - 1, "trials": estimate.trials},
-        details={
-            "students": "closed-form distilled limit vs max-margin direction",
-            "method": estimate.method,
-            "mean_risks": {"distilled": float(np.mean(distilled_risks)), "hard": float(np.mean(hard_risks))},
-        },
+    return paired_difference(
+        distribution.risk(distilled),
+        distribution.risk(hard),
+        budget,
+        rng,
+        students="closed-form distilled limit (compared) vs max-margin direction (reference)",
     )
 
 
