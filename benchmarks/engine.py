@@ -44,6 +44,7 @@ from kdverify.experiments import students as batched
 from kdverify.limits import _gamma
 from kdverify.linalg import span_projector
 from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine
+from kdverify.solvers.train import chunk_size
 
 RTOL = 1e-9
 CHECK_EVERY = 10
@@ -233,7 +234,7 @@ def risk_curve_benchmark(
     chunked, whole, loop = Clock(), Clock(), Clock()
     flops = 0.0
     for n, data, teacher in workload(dim, sizes, trials, seed):
-        batched_case(n, data, teacher, training, batched.chunk_size(*data.shape[1:]), chunked)
+        batched_case(n, data, teacher, training, chunk_size(*data.shape[1:]), chunked)
         batched_case(n, data, teacher, training, len(data), whole)
         loop_case(n, data[:loop_trials], teacher, training, loop)
         flops += 4.0 * dim * n * (chunked.per_n[-1]["distilled_gd_steps"] + hard_iterations * trials)

@@ -26,6 +26,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.engine import risk_curve_benchmark  # noqa: E402
+from benchmarks.power import power_benchmark  # noqa: E402
+from benchmarks.training import training_benchmark  # noqa: E402
 from kdverify.claims.registry import all_claims  # noqa: E402
 from kdverify.distributions import Discrete  # noqa: E402
 from kdverify.expected import MAX_SUPPORT, exact_expected_risk  # noqa: E402
@@ -131,7 +133,7 @@ def check_wall_time() -> dict[str, Any]:
     }
 
 
-SECTIONS = ("engine", "hunting", "exact", "check")
+SECTIONS = ("engine", "training", "power", "hunting", "exact", "check")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.quick
             else risk_curve_benchmark(sizes=sizes, trials=args.engine_trials, loop_trials=args.engine_trials // 20)
         ),
+        "training": lambda: (
+            training_benchmark(dim=10, sizes=[2, 5, 10], trials=40, loop_trials=2)
+            if args.quick
+            else training_benchmark(sizes=sizes, trials=args.engine_trials, loop_trials=4)
+        ),
+        "power": lambda: power_benchmark(20 if args.quick else 200),
         "hunting": lambda: hunting_throughput(2, timeout=60.0) if args.quick else hunting_throughput(10),
         "exact": lambda: exact_growth(limit=1.0 if args.quick else 60.0),
         "check": check_wall_time,
@@ -173,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("speedups_vs_numpy_loop", "cpu_speedups_vs_numpy_loop", "gd_gflops", "fraction_of_matmul"):
             value = results["engine"][key]
             print(f"  {key}: {value if isinstance(value, dict) else f'{value:.3g}'}")
+    if "training" in chosen:
+        for key in ("speedups", "cpu_speedups", "risk_agreement"):
+            print(f"  {key}: {results['training'][key]}")
     if "check" in chosen:
         print(f"  {results['check']['seconds']:.1f} s, exit {results['check']['exit_status']}")
     print(f"wrote {args.out}")

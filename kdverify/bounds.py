@@ -67,7 +67,7 @@ def risk_bound(
     n: int,
     *,
     breakpoints: ArrayLike | None = None,
-    grid_size: int = 257,
+    grid_size: int = 65,
     zooms: int = 5,
 ) -> BoundValue:
     """Minimise ``B_n(θ) = p(θ) + p(π/2 − θ)^n`` over ``θ ∈ [0, π/2]``.

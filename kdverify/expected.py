@@ -37,7 +37,7 @@ from kdverify.exact import (
     is_float_free,
 )
 from kdverify.limits import linear_limit
-from kdverify.stats import MeanEstimate, bounded_mean
+from kdverify.stats import MeanEstimate, betting_mean
 from kdverify.teacher import Teacher
 
 __all__ = [
@@ -271,7 +271,7 @@ def estimate_expected_risk(
     confidence: float = 0.95,
     batch_size: int | None = None,
 ) -> MeanEstimate:
-    """Monte Carlo ``E R(ŵ_X)`` with an exact confidence interval (:func:`~kdverify.stats.bounded_mean`).
+    """Monte Carlo ``E R(ŵ_X)`` with a betting confidence interval (:func:`~kdverify.stats.betting_mean`).
 
     Training sets come in batches from ``family.sample(n, rng, trials=…)``; the student is the
     closed-form limit :func:`~kdverify.limits.linear_limit` unless ``student(X_batch, teacher, w0)
@@ -288,7 +288,7 @@ def estimate_expected_risk(
         student=student,
         batch_size=batch_size,
     )
-    return bounded_mean(risks, confidence=confidence, rng=rng)
+    return betting_mean(risks, confidence=confidence)
 
 
 def estimate_expected_p_angle(
@@ -317,4 +317,4 @@ def estimate_expected_p_angle(
         student=student,
         batch_size=batch_size,
     )
-    return bounded_mean(values, confidence=confidence, rng=rng)
+    return betting_mean(values, confidence=confidence)

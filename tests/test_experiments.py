@@ -94,26 +94,27 @@ def test_distilled_students_reach_the_closed_form_limit(rng: np.random.Generator
     teacher = family.teacher(0.5)
     data = family.sample(6, rng, trials=40)
     w0 = rng.standard_normal((40, 6))
-    trained = train_students("distilled", data, teacher, Training(max_iter=50), rng=rng, w0=w0)
-    assert trained.certified + trained.finished == 40 and trained.uncertified == 0
-    assert trained.finished > 0  # the small budget forces the Newton finish
-    error = np.linalg.norm(trained.w - linear_limit(data, teacher, w0), axis=-1)
-    assert np.all(error <= 1e-9 * 2)
+    for method in ("gd", "auto"):
+        trained = train_students("distilled", data, teacher, Training(max_iter=50, method=method), rng=rng, w0=w0)
+        assert trained.certified + trained.finished == 40 and trained.uncertified == 0
+        if method == "gd":
+            assert trained.finished > 0  # the small budget forces the Newton finish
+        error = np.linalg.norm(trained.w - linear_limit(data, teacher, w0), axis=-1)
+        assert np.all(error <= 1e-9 * 2)
 
 
 def test_chunked_students_equal_single_runs(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
     """The experiments engine in chunks of 16 (GD, then one batched Newton call for the rest)
     returns, per training set, what GD and Newton on that set alone return, to the certified
     tolerance 1e-9·max(1, ‖ŵ‖) of each; hard-label GD in chunks equals single runs to rounding."""
-    from kdverify.experiments import students
-    from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine
+    from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine, train
 
-    monkeypatch.setattr(students, "CACHE_FLOATS", 16 * 5 * 5)
+    monkeypatch.setattr(train, "CACHE_FLOATS", 16 * 5 * 5)
     family = Isotropic(5)
     teacher = family.teacher()
     data = family.sample(5, rng, trials=40)
-    budget = Training(max_iter=200, hard_iterations=300)
-    assert students.chunk_size(5, 5) == 16
+    budget = Training(max_iter=200, hard_iterations=300, method="gd")
+    assert train.chunk_size(5, 5) == 16
     trained = train_students("distilled", data, teacher, budget, rng=rng)
     hard = train_students("hard-gd", data, teacher, budget, rng=rng)
     assert trained.finished > 0 and trained.uncertified == 0

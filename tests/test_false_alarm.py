@@ -7,7 +7,8 @@ worst case for a true claim is the truth sitting exactly at the bound, so every 
 it there, at a large ``α`` where thousands of replicates can see the rate, and asserts it is at
 most ``α/2`` up to binomial noise: a count of ``R`` replicates passes when it does not exceed the
 ``1 − 10⁻⁶`` quantile of ``Binomial(R, α/2)``. Each harness is shown to catch a planted broken
-interval (a one-sided limit passed off as two-sided, false-alarming at ``α``). Seeds are fixed.
+interval (a one-sided limit passed off as two-sided, false-alarming at ``α``; for the sequential
+check of the betting interval, a fixed-sample interval looked at after every round). Seeds are fixed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import kdverify.claims.risk
 import kdverify.stats
 from kdverify.claims._estimates import exact_risk_bound
 from kdverify.claims.base import Budget, Instance
@@ -26,14 +28,16 @@ from kdverify.claims.risk import bound_check
 from kdverify.claims.suite import budget_for, plan
 from kdverify.cli.hunt import hunt_profile
 from kdverify.profiles import PROFILES
-from kdverify.stats import bounded_mean, clopper_pearson
+from kdverify.stats import MeanEstimate, betting_mean, bounded_mean, clopper_pearson
 
 Interval = Callable[..., tuple[float, float]]
+Estimator = Callable[[np.ndarray, np.random.Generator], MeanEstimate]  # all trials so far ↦ an interval
 ALPHA = 0.1
 NOISE = 1e-6  # the binomial slack: a correct interval fails a count test with probability ≤ 1e-6
 # Isotropic data in the plane, n = 1: the student points along the one training point, so its
 # angle to w* is uniform on [0, π/2] and E R_1 = E[angle]/π = 1/4 exactly.
 TRUTH, TRIALS = 0.25, 33  # at 33 trials the exact false-alarm rate at 1/4 is 0.0484, close to α/2
+ROUNDS = (20, 40, 80, 160, 320)  # a sequential check's trials so far after each round, up to its budget
 
 
 def one_sided(successes: int, trials: int, *, confidence: float) -> tuple[float, float]:
@@ -92,6 +96,37 @@ def worst_case_rate() -> float:
     return float(stats.binom.pmf(np.arange(TRIALS + 1), TRIALS, TRUTH)[lowers > TRUTH].sum())
 
 
+def sequential_false_alarms(interval: Estimator, replicates: int) -> int:
+    """How often a sequential check of risks ``U(0, 1/2)`` against a bound on their mean 1/4
+    false-alarms: it draws trials in rounds (``ROUNDS``) and stops at the first round whose
+    ``interval`` of all trials so far decides — the lower limit above the bound (falsified: a false
+    alarm) or the upper limit at or below it (holds)."""
+    rng = np.random.default_rng(2024)
+    alarms = 0
+    for _ in range(replicates):
+        values = rng.uniform(0, 2 * TRUTH, ROUNDS[-1])
+        for trials in ROUNDS:
+            estimate = interval(values[:trials], rng)
+            if estimate.lower > TRUTH or estimate.upper <= TRUTH:
+                alarms += estimate.lower > TRUTH
+                break
+    return alarms
+
+
+def test_betting_mean_sequential_false_alarm_rate() -> None:
+    """``betting_mean`` is a confidence sequence, so a check may look after every round and stop
+    when it decides: with the bound on the truth it falsifies at most α/2 of 2000 replicates
+    (measured 0.031). The same check with the randomised Clopper–Pearson interval, exact only at a
+    sample size fixed in advance, false-alarms far more often (measured 0.17)."""
+    replicates = 2000
+    betting = sequential_false_alarms(lambda values, rng: betting_mean(values, confidence=1 - ALPHA), replicates)
+    assert betting <= at_most(ALPHA / 2, replicates)
+    fixed_sample = sequential_false_alarms(
+        lambda values, rng: bounded_mean(values, confidence=1 - ALPHA, rng=rng), replicates
+    )
+    assert fixed_sample > at_most(ALPHA / 2, replicates)
+
+
 def claim_false_alarms(seeds: range) -> tuple[int, float]:
     """Falsified verdicts of the ``risk-bound`` check with the bound set to the true ``E R_1 = 1/4``
     (trained students, ``Budget.alpha = α``), and the mean of the risk estimates."""
@@ -106,14 +141,21 @@ def claim_false_alarms(seeds: range) -> tuple[int, float]:
     return alarms, float(np.mean(means))
 
 
+def point_interval(values: np.ndarray, *, confidence: float, horizon: int | None = None) -> MeanEstimate:
+    """A planted bug: the sample mean reported as its own confidence interval."""
+    mean = float(np.mean(values))
+    return MeanEstimate(mean, mean, mean, confidence, int(np.size(values)), "planted")
+
+
 def test_risk_bound_check_false_alarm_rate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The claim's own check, with its bound moved onto the truth, falsifies at most α/2 of 2000
-    independent Monte Carlo seeds; the estimates average 1/4 (the truth is at the boundary)."""
+    """The claim's own check (betting intervals), with its bound moved onto the truth, falsifies at
+    most α/2 of 2000 independent Monte Carlo seeds; the estimates average 1/4 (the truth is at the
+    boundary). The same harness catches an interval that ignores the sampling error."""
     seeds = range(2000)
     alarms, mean = claim_false_alarms(seeds)
     assert abs(mean - TRUTH) <= 5 * np.sqrt(1 / 48 / (len(seeds) * TRIALS))  # Var U(0, 1/2) = 1/48
-    assert stats.binom.ppf(NOISE, len(seeds), worst_case_rate()) <= alarms <= at_most(ALPHA / 2, len(seeds))
-    monkeypatch.setattr(kdverify.stats, "clopper_pearson", one_sided)
+    assert alarms <= at_most(ALPHA / 2, len(seeds))
+    monkeypatch.setattr(kdverify.claims.risk, "betting_mean", point_interval)
     assert claim_false_alarms(seeds)[0] > at_most(ALPHA / 2, len(seeds))
 
 

@@ -1,6 +1,6 @@
 """Expected risks for the statistical claims: exact on discrete families, Monte Carlo over
-students actually trained by batched gradient descent elsewhere, and the exact risk bound of a
-step-function ``p``."""
+students trained to their certified limit (:func:`kdverify.solvers.fit_distilled`) elsewhere, and
+the exact risk bound of a step-function ``p``."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
 from kdverify.expected import estimate_expected_risk
 from kdverify.limits import linear_limit
-from kdverify.solvers import gradient_descent, newton_refine
-from kdverify.stats import MeanEstimate, bounded_mean
+from kdverify.solvers import fit_distilled
+from kdverify.solvers.train import Method
+from kdverify.stats import BettingSequence, MeanEstimate
 from kdverify.teacher import Teacher
 
 Student = Callable[[FloatArray, Teacher, Any], FloatArray]
@@ -28,35 +29,37 @@ class Undecided(Exception):
     """A check cannot decide its instance within budget (reported, never a verdict)."""
 
 
-# Gradient descent gets this many steps per batch; trials it leaves uncertified (ill-conditioned
-# sets near n = d, THEORY.md §6) are finished by damped Newton in w0 + span X, which has the same
-# limit (§6c). The evidence reports how many students each method finished.
+# Literal gradient descent (method="gd") gets this many steps per batch; trials it leaves
+# uncertified (ill-conditioned sets near n = d, THEORY.md §6) are finished by damped Newton in
+# w0 + span X, which has the same limit (§6c). method="auto" takes the closed form in w0 + span X
+# and Newton for what its certificate refuses. Either way the certificate decides.
 DESCENT_STEPS = 20_000
 
 
 class TrainedStudents:
-    """Students trained to a certified ``1e-9`` relative tolerance: batched gradient descent,
-    then damped Newton for the trials it left; :class:`Undecided` if any trial is still
-    uncertified. ``counts`` records how many students each method finished."""
+    """Students certified to a ``1e-9`` relative tolerance by
+    :func:`kdverify.solvers.fit_distilled` with ``method`` (``"auto"``: closed form then Newton;
+    ``"gd"``: batched gradient descent then Newton); :class:`Undecided` if any trial is still
+    uncertified. ``counts`` records how many students each route finished."""
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, method: Method = "auto") -> None:
         self.budget = budget
-        self.counts = {"gradient descent": 0, "newton after gradient descent": 0}
+        self.method = method
+        self.counts: dict[str, int] = {}
+
+    def describe(self) -> str:
+        """How the students were obtained, for the evidence's ``students`` detail."""
+        route = "closed form in w0 + span X" if self.method == "auto" else "batched gradient descent"
+        return f"fit_distilled(method={self.method!r}): {route}, Newton for the rest, certified rtol 1e-9"
 
     def __call__(self, data: FloatArray, teacher: Teacher, w0: Any) -> FloatArray:
-        logits = teacher.logits(data)
-        result = gradient_descent(data, logits, w0, max_iter=min(self.budget.max_iter, DESCENT_STEPS))
-        students = np.array(result.w)
-        left = np.flatnonzero(~np.asarray(result.converged))
-        self.counts["gradient descent"] += len(data) - len(left)
-        if left.size:
-            starts = None if w0 is None else np.broadcast_to(w0, students.shape)[left]
-            finished = newton_refine(data[left], logits[left], students[left], starts)
-            if not np.all(finished.converged):
-                raise Undecided(f"{int(np.sum(~finished.converged))} of {len(data)} students not certified")
-            students[left] = finished.w
-            self.counts["newton after gradient descent"] += left.size
-        return students
+        result = fit_distilled(data, teacher, w0, method=self.method, max_iter=min(self.budget.max_iter, DESCENT_STEPS))
+        for name, count in result.counts().items():
+            if name != "uncertified":
+                self.counts[name] = self.counts.get(name, 0) + count
+        if not np.all(result.converged):
+            raise Undecided(f"{int(np.sum(~np.asarray(result.converged)))} of {len(data)} students not certified")
+        return np.asarray(result.w)
 
 
 def closed_form_students(data: FloatArray, teacher: Teacher, w0: Any) -> FloatArray:
@@ -88,14 +91,32 @@ def expected_risk(
     )
 
 
-def paired_difference(
-    larger: np.ndarray, smaller: np.ndarray, budget: Budget, rng: np.random.Generator, **details: Any
-) -> Evidence:
-    """Evidence for ``E larger ≤ E smaller`` from risks paired on the same training sets: the
-    differences lie in ``[−1, 1]``, so their mean gets a bounded-mean interval (mapped to
-    ``[0, 1]``); falsified only when its lower limit is above 0. Pairing cancels the variance the
-    two risks share, so a difference far smaller than either risk's own interval is seen."""
-    estimate = bounded_mean((np.asarray(larger) - np.asarray(smaller) + 1) / 2, confidence=1 - budget.alpha, rng=rng)
+ROUNDS = 5
+"""A sequential check draws its trials in this many rounds and stops at the first that decides."""
+
+PairedDraw = Callable[[int], tuple[np.ndarray, np.ndarray]]
+"""``draw(k)``: the two risks of ``k`` new paired training sets (compared, reference)."""
+
+
+def paired_difference(draw: PairedDraw, budget: Budget, **details: Any) -> Evidence:
+    """Evidence for ``E compared ≤ E reference`` from risks paired on the same training sets.
+
+    The differences lie in ``[−1, 1]``, so their mean gets a betting interval (mapped to
+    ``[0, 1]``, :class:`~kdverify.stats.BettingSequence`), which adapts to their variance: pairing
+    cancels what the two risks share, so a difference far smaller than either risk's own interval
+    is seen. Trials come in :data:`ROUNDS` rounds up to ``budget.trials``; the interval is valid at
+    every round, so the check stops as soon as it lies on one side of 0. Falsified only when its
+    lower limit is above 0.
+    """
+    sequence = BettingSequence(confidence=1 - budget.alpha, horizon=budget.trials)
+    totals = np.zeros(2)
+    for size in np.diff(np.linspace(0, budget.trials, ROUNDS + 1).round().astype(int)):
+        compared, reference = (np.asarray(side, dtype=np.float64) for side in draw(int(size)))
+        sequence.update((compared - reference + 1) / 2)
+        totals += compared.sum(), reference.sum()
+        estimate = sequence.estimate()
+        if estimate.lower > 0.5 or estimate.upper <= 0.5:
+            break
     lower, mean, upper = 2 * estimate.lower - 1, 2 * estimate.mean - 1, 2 * estimate.upper - 1
     return Evidence(
         holds=lower <= 0.0,
@@ -105,7 +126,7 @@ def paired_difference(
         interval={"mean": mean, "lower": lower, "upper": upper, "trials": estimate.trials},
         details={
             "method": estimate.method,
-            "mean_risks": {"compared": float(np.mean(larger)), "reference": float(np.mean(smaller))},
+            "mean_risks": dict(zip(("compared", "reference"), (totals / estimate.trials).tolist(), strict=True)),
             **details,
         },
     )

@@ -260,20 +260,18 @@ def check_distill_beats_hard_expected(instance: Instance, budget: Budget) -> Evi
     if isinstance(distribution, Discrete) and distribution.is_exact and distribution.support_size**n <= ENUMERATED:
         return _enumerated_comparison(distribution, n, Fraction(instance["temperature"]))
     rng = np.random.default_rng(int(instance["seed"]))
-    data = distribution.sample(n, rng, trials=budget.trials)
     teacher = distribution.teacher(float(instance["temperature"]))
-    distilled = linear_limit(data, teacher)
+
+    def draw(trials: int) -> tuple[np.ndarray, np.ndarray]:
+        data = distribution.sample(n, rng, trials=trials)
+        return distribution.risk(linear_limit(data, teacher)), distribution.risk(hard_students(data, teacher))
+
     try:
-        hard = hard_students(data, teacher)
+        return paired_difference(
+            draw, budget, students="closed-form distilled limit (compared) vs max-margin direction (reference)"
+        )
     except NotConverged as reason:  # a training set whose margin is below rounding
         return Evidence(None, str(reason), "<=", "resolution")
-    return paired_difference(
-        distribution.risk(distilled),
-        distribution.risk(hard),
-        budget,
-        rng,
-        students="closed-form distilled limit (compared) vs max-margin direction (reference)",
-    )
 
 
 def _enumerated_comparison(distribution: Discrete, n: int, temperature: Fraction) -> Evidence:

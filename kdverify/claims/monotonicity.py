@@ -134,10 +134,14 @@ def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence
         risk = partial(exact_expected_risk, distribution, temperature=Fraction(temperature))
         return tie_aware_comparison(lambda ties: (risk(n + 1, ties=ties), risk(n, ties=ties)))
     rng = np.random.default_rng(int(instance["seed"]))
-    data = distribution.sample(n + 1, rng, trials=budget.trials)
     teacher = distribution.teacher(float(temperature))
-    smaller, larger = (distribution.risk(closed_form_students(x, teacher, None)) for x in (data[:, :, :n], data))
-    return paired_difference(larger, smaller, budget, rng, students="closed-form limits on X and X ∪ {x}, nested")
+
+    def draw(trials: int) -> tuple[np.ndarray, np.ndarray]:
+        data = distribution.sample(n + 1, rng, trials=trials)
+        smaller, larger = (distribution.risk(closed_form_students(x, teacher, None)) for x in (data[:, :, :n], data))
+        return larger, smaller
+
+    return paired_difference(draw, budget, students="closed-form limits on X ∪ {x} (compared) and X (reference)")
 
 
 def _reversed_distances(evidence: Evidence) -> Evidence:

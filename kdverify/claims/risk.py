@@ -2,7 +2,8 @@
 open ``risk-bound-with-init`` (THEORY.md §3).
 
 On discrete families the expected risk and the bound are exact rationals. Elsewhere ``E R_n``
-is a Monte Carlo mean over students trained by gradient descent, with a two-sided interval at
+is a Monte Carlo mean over trained students (``fit_distilled(method="auto")``: the certified
+limit of gradient descent, THEORY.md §6c), with a two-sided interval at
 confidence ``1 − α`` (``α`` the check's share of the run's δ): a theorem is falsified only when
 the lower limit exceeds the bound. Every check is :func:`bound_check` of a bound; the mutants
 swap one ingredient of that bound.
@@ -14,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,7 +38,7 @@ from kdverify.claims.base import Budget, Check, Claim, Evidence, Instance, Mutan
 from kdverify.distributions.base import HALF_PI, Family
 from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete
 from kdverify.expected import exact_expected_p_angle, exact_expected_risk, student_risks_and_p_angles
-from kdverify.stats import bounded_mean
+from kdverify.stats import betting_mean
 
 if TYPE_CHECKING:
     from kdverify.symbolic import RateConstants
@@ -88,7 +89,7 @@ def bound_check(
         trained = student or TrainedStudents(budget)
         value = numeric_bound(distribution, n)
         tolerance = numeric_tolerance(distribution, n + 1)
-        students = "trained by gradient descent" if student is None else "closed form"
+        students = trained.describe() if isinstance(trained, TrainedStudents) else "closed form"
         try:
             student_risks, p_angles = student_risks_and_p_angles(
                 distribution,
@@ -102,11 +103,11 @@ def bound_check(
         except Undecided as reason:
             return Evidence(None, str(reason), "<=", "budget")
         if not through_p_angle:
-            return _mean_below(student_risks, value, tolerance, budget, seed=int(instance["seed"]), students=students)
+            return _mean_below(student_risks, value, tolerance, budget, students=students)
         # The chain E R_n ≤ E p(∠) ≤ bound: its first link holds per training set (risk-angle
         # lemma for each trained student), its second is a confidence statement on E p(∠).
         gap = float(np.max(student_risks - p_angles))
-        second = _mean_below(p_angles, value, tolerance, budget, seed=int(instance["seed"]), students=students)
+        second = _mean_below(p_angles, value, tolerance, budget, students=students)
         details = {**second.details, "mean_risk": float(student_risks.mean()), "largest_risk_minus_p_angle": gap}
         holds = bool(second.holds) and gap <= numeric_tolerance(distribution)
         if value < 1 or not second.details["mean"] < 1:
@@ -124,12 +125,11 @@ def bound_check(
     return check
 
 
-def _mean_below(
-    values: np.ndarray, bound: float, tolerance: float, budget: Budget, *, seed: int, students: str
-) -> Evidence:
-    """``E v ≤ bound`` for values in ``[0, 1]``, falsified only when the lower confidence limit
-    (confidence ``1 − alpha``) of the mean exceeds ``bound + tolerance``."""
-    estimate = bounded_mean(values, confidence=1 - budget.alpha, rng=np.random.default_rng(seed))
+def _mean_below(values: np.ndarray, bound: float, tolerance: float, budget: Budget, *, students: str) -> Evidence:
+    """``E v ≤ bound`` for values in ``[0, 1]``, falsified only when the lower limit of the mean's
+    betting interval (confidence ``1 − alpha``, :func:`~kdverify.stats.betting_mean`) exceeds
+    ``bound + tolerance``."""
+    estimate = betting_mean(values, confidence=1 - budget.alpha, horizon=len(values))
     return Evidence(
         holds=estimate.lower <= bound + tolerance,
         lhs=estimate.lower,
@@ -141,8 +141,11 @@ def _mean_below(
     )
 
 
+@lru_cache(maxsize=1024)
 def numeric_risk_bound(distribution: Family, n: int) -> float:
-    """``min_θ [p(θ) + p(π/2 − θ)^n]`` with the upper confidence limits of ``p`` when estimated."""
+    """``min_θ [p(θ) + p(π/2 − θ)^n]`` with the upper confidence limits of ``p`` when estimated.
+    Cached: families are immutable (and built once per parameters), and ``p`` by quadrature costs
+    tenths of a second, which the search for sizes below 1 and every check would pay again."""
     breakpoints = distribution.breakpoints()
     return risk_bound(lambda theta: distribution.p_bounds(theta)[1], n, breakpoints=breakpoints).value
 
@@ -332,13 +335,6 @@ CLAIMS = (
                     ),
                     through_p_angle=True,
                 ),
-                blind={
-                    "beta-polarised": (
-                        "where the bound is below 1 (n ≤ 20) E R_n ≤ 0.06 stays under the inverted bound; "
-                        "E p(∠) exceeds it only on (a, b) = (1, 1/2) (0.17 > 0.12 at n = 9), by less than "
-                        "the width of a 300-trial Clopper–Pearson interval on randomised draws (≈ 0.16)"
-                    )
-                },
             ),
         ),
     ),

@@ -22,6 +22,7 @@ from kdverify.experiments.plotting import plot_curve, require_matplotlib
 from kdverify.experiments.students import STUDENTS, Training, parse_students
 from kdverify.jsonio import write_json_atomic
 from kdverify.progress import ProgressBar
+from kdverify.solvers import METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--confidence", type=confidence_level, default=0.95, help="confidence of each interval (default 0.95)"
     )
     parser.add_argument("--max-iter", type=int, default=Training.max_iter, help="GD steps before Newton finishes")
+    parser.add_argument(
+        "--method",
+        default="auto",
+        choices=METHODS,
+        help="training of the distilled and hard students: auto (certified closed form / max-margin, default) "
+        "or gd (literal gradient descent)",
+    )
     parser.add_argument("--out", default="kdverify-curve", help="output directory (default ./kdverify-curve)")
     parser.set_defaults(func=run)
 
@@ -79,7 +87,7 @@ def summary(curve: Curve) -> str:
 def run(args: argparse.Namespace) -> int:
     students = parse_students(args.student)
     family = family_from_params(args.family, parse_params(args.param))
-    training = Training(max_iter=args.max_iter)
+    training = Training(max_iter=args.max_iter, method=args.method)
     require_matplotlib()
     directory = ensure_directory(args.out)
     with ProgressBar(len(args.n) * len(students), "curve") as bar:
@@ -100,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
             confidence=args.confidence,
             on_point=advance,
         )
-    print(f"# {family.describe()}  T={args.temperature:g}  trials={args.trials}  seed={args.seed}")
+    setting = f"T={args.temperature:g}  trials={args.trials}  seed={args.seed}  method={args.method}"
+    print(f"# {family.describe()}  {setting}")
     print(summary(curve))
     for path in write_curve(curve, directory, f"{family.name}-curve").values():
         print(f"wrote {path}")

@@ -3,7 +3,7 @@ the paper's bound ``min_θ [p(θ) + p(π/2 − θ)^n]`` and the per-dataset boun
 
 For each ``n`` the same ``trials`` training sets are shared by every student (a paired
 comparison). Randomness is keyed by ``(seed, n)`` for the data and ``(seed, n, student)`` for
-initialisations and the randomised Clopper–Pearson intervals, so a curve is reproducible point
+initialisations (the betting intervals use no randomness), so a curve is reproducible point
 by point and adding a student or a size does not change the others.
 """
 
@@ -21,13 +21,14 @@ from kdverify.distributions.base import Family
 from kdverify.errors import InvalidArgument
 from kdverify.expected import p_of_student_angle
 from kdverify.experiments.students import STUDENTS, Training, train_students
-from kdverify.stats import MeanEstimate, bounded_mean
+from kdverify.stats import MeanEstimate, betting_mean
 
 __all__ = ["COLUMNS", "Curve", "CurvePoint", "family_bound", "risk_curve", "student_seed"]
 
 COLUMNS = (
     "n",
     "student",
+    "method",
     "trials",
     "risk_mean",
     "risk_lower",
@@ -47,7 +48,8 @@ COLUMNS = (
 @dataclass(frozen=True)
 class CurvePoint:
     """One ``(n, student)`` point: ``E R_n`` and ``E p(∠(ŵ, w*))`` with their intervals, the
-    risk bound at ``n`` (and its minimiser ``θ``) and the training counts of the batch."""
+    risk bound at ``n`` (and its minimiser ``θ``), the training counts of the batch and the
+    training method (``auto`` or ``gd``) that produced the students."""
 
     n: int
     student: str
@@ -56,12 +58,14 @@ class CurvePoint:
     bound: float
     bound_theta: float
     counts: dict[str, int | None]
+    method: str = "auto"
 
     def row(self) -> dict[str, Any]:
         """The CSV/JSON row with the :data:`COLUMNS`."""
         return {
             "n": self.n,
             "student": self.student,
+            "method": self.method,
             "trials": self.risk.trials,
             "risk_mean": self.risk.mean,
             "risk_lower": self.risk.lower,
@@ -102,7 +106,8 @@ class Curve:
             "seed": self.seed,
             "trials": self.trials,
             "confidence": self.confidence,
-            "interval": "randomised Clopper–Pearson (exact) per point, not simultaneous",
+            "interval": "betting interval (Waudby-Smith & Ramdas) per point, not simultaneous",
+            "method": self.training.method,
             "students": {student: self.training.describe(student) for student in self.students},
             "columns": list(COLUMNS),
             "rows": [point.row() for point in self.points],
@@ -161,11 +166,12 @@ def risk_curve(
                 n=n,
                 student=student,
                 # A discrete risk is a float sum of weights, which may pass 1 by a rounding error.
-                risk=bounded_mean(np.clip(family.risk(trained.w), 0, 1), confidence=confidence, rng=rng),
-                p_angle=bounded_mean(p_of_student_angle(family, trained.w), confidence=confidence, rng=rng),
+                risk=betting_mean(np.clip(family.risk(trained.w), 0, 1), confidence=confidence),
+                p_angle=betting_mean(p_of_student_angle(family, trained.w), confidence=confidence),
                 bound=bound,
                 bound_theta=theta,
                 counts=trained.counts(),
+                method=trained.method,
             )
             points.append(point)
             if on_point is not None:

@@ -2,7 +2,7 @@
 Section`` that writes its figure into ``directory`` and returns its Markdown and its numbers.
 
 All students are trained by the solvers (:mod:`kdverify.experiments.students`); every expected
-risk carries an exact 95% interval per point (randomised Clopper–Pearson, ``bounded_mean``);
+risk carries a 95% betting interval per point (``betting_mean``);
 every index of one-point extensions an exact Clopper–Pearson interval.
 """
 
@@ -30,7 +30,7 @@ from kdverify.experiments.plotting import (
 from kdverify.experiments.plotting import save_figure as save
 from kdverify.experiments.students import Training, distilled_students, train_students
 from kdverify.linalg import span_projector
-from kdverify.stats import bernoulli_mean, bounded_mean
+from kdverify.stats import bernoulli_mean, betting_mean
 
 __all__ = ["EXPERIMENTS", "Scale", "Section", "markdown_table"]
 
@@ -45,13 +45,15 @@ rounding cannot move a risk by this much; a real increase can be smaller and is 
 @dataclass(frozen=True)
 class Scale:
     """How much each experiment spends: Monte Carlo training sets per point (``trials``), per
-    deep-student point (``deep_trials``), the gradient-descent budget before Newton, and an
-    optional cap ``max_n`` on every grid of sizes (quick runs)."""
+    deep-student point (``deep_trials``), the gradient-descent budget before Newton, an
+    optional cap ``max_n`` on every grid of sizes (quick runs) and the training ``method`` of the
+    distilled and hard students (``auto``: certified closed form / max-margin; ``gd``: literal GD)."""
 
     trials: int
     deep_trials: int
     max_iter: int = 20_000
     max_n: int | None = None
+    method: str = "auto"
 
     def __post_init__(self) -> None:
         positive_int("trials", self.trials)
@@ -66,7 +68,7 @@ class Scale:
     @property
     def training(self) -> Training:
         """The students' budgets at this scale."""
-        return Training(max_iter=self.max_iter)
+        return Training(max_iter=self.max_iter, method=self.method)
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,8 @@ def data_geometry(scale: Scale, directory: Path, seed: int, tick: Tick) -> Secti
         ["θ_m", "corollary rate p(π/2−θ_m)", "fitted rate", f"E R_n at n={sizes[-1]}", "corollary bound there"], rows
     )
     text = (
-        f"Distilled linear students from 0 (T = 1), d = {dim}, {scale.trials} training sets per point. "
+        f"Distilled linear students from 0 (T = 1), d = {dim}, {scale.trials} training sets per point; "
+        f"{scale.training.describe('distilled')}. "
         "Thinner mass near the teacher's boundary (larger b) should make E R_n fall faster; on margin data "
         "the corollary gives E R_n ≤ p(π/2 − θ_m)^n. The fitted rate is exp of the least-squares slope of "
         "log E R_n against n over the points with E R_n ≥ 1e-8 (smaller values are the solvers' residuals); "
@@ -205,9 +208,7 @@ def optimisation_bias(scale: Scale, directory: Path, seed: int, tick: Tick) -> S
             estimates = []
             for delta in deltas:
                 trained = distilled_students(data, teacher, scale.training, w0=delta * direction)
-                # The same uniforms for every δ: each interval is exact, and they move together.
-                uniforms = np.random.default_rng([seed, n, 98])
-                estimates.append(bounded_mean(np.clip(family.risk(trained.w), 0, 1), rng=uniforms))
+                estimates.append(betting_mean(np.clip(family.risk(trained.w), 0, 1)))
                 tick(f"{family.name} n={n} δ={delta:g}")
             lines.append(Series.of_estimates(f"n={n}", deltas, estimates, colour=COLOURS[index]))
             results[f"{family.name} n={n}"] = {"delta": list(deltas), "risk": [e.as_dict() for e in estimates]}
@@ -221,7 +222,8 @@ def optimisation_bias(scale: Scale, directory: Path, seed: int, tick: Tick) -> S
     text = (
         "Gradient descent from w_0 = δu with u ⊥ span X converges to P w*/T + δu (optimization-bias-linear); "
         f"the off-span part is never corrected, so the risk grows with δ. d = 10, {scale.trials} training sets "
-        "per point, the same sets and directions u for every δ.\n\n"
+        "per point, the same sets and directions u for every δ. Students: "
+        f"{scale.training.describe('distilled')}.\n\n"
         + markdown_table(["family", "n", *[f"δ={d:g}" for d in deltas]], rows)
     )
     return Section("bias", "2. Optimisation bias", text, ("bias.png",), results)

@@ -183,6 +183,8 @@ def plot_curve(curve: Curve, path: str | os.PathLike[str], *, title: str | None 
     plot_series(axes, curve_series(curve), log_y=log_y)
     axes.set_xlabel("training set size n")
     axes.set_ylabel("expected transfer risk")
-    axes.set_title(title or f"{curve.family.describe()}, T={curve.temperature:g}, {curve.trials} trials/n", fontsize=9)
+    setting = f"T={curve.temperature:g}, {curve.trials} trials/n, method {curve.training.method}"
+    default = f"{curve.family.describe()}, {setting}"
+    axes.set_title(title or default, fontsize=9)
     axes.legend(fontsize=8)
     return save_figure(figure, path)

@@ -138,9 +138,17 @@ def _markdown(profile: str, seed: int, scale: Scale, check: dict[str, Any], sect
     parts = [
         "# kdverify report",
         f"Profile `{profile}`, seed {seed}: {scale.trials} training sets per Monte Carlo point "
-        f"({scale.deep_trials} for deep students), gradient descent ≤ {scale.max_iter} steps before Newton "
-        "finishes. Intervals are exact 95% intervals per point (randomised Clopper–Pearson for expected risks, "
-        "so the sample mean can fall outside its interval when few trials carry the risk); they are not "
+        f"({scale.deep_trials} for deep students). Training method `{scale.method}`: "
+        + (
+            "distilled students are the closed-form limit P w*/T + P⊥w0, certified (rtol 1e-9) by the "
+            "a-posteriori certificate of gradient descent (Newton in w0 + span X for any it refuses), hard-label "
+            "students the max-margin direction"
+            if scale.method == "auto"
+            else f"distilled students by batched gradient descent ≤ {scale.max_iter} steps before Newton finishes, "
+            "hard-label students by hard-label gradient descent"
+        )
+        + "; deep students by gradient descent. Intervals are 95% intervals per point "
+        "(betting intervals for expected risks, exact Clopper–Pearson for proportions); they are not "
         "simultaneous. Numbers behind every figure are in `report.json`.",
         "## Verdicts",
         verdict_section(check),

@@ -1,35 +1,37 @@
 """Train many students at once: the batch of training sets ``(B, d, n)`` of one experiment point.
 
-Every student kind goes through kdverify's solvers, with the solvers' own stopping rules:
+Every student kind goes through the training entries of :mod:`kdverify.solvers.train`, with
+their own certificates; ``Training.method`` (``"auto"``, the default, or ``"gd"``) picks the route
+of the distilled and hard students:
 
-- ``distilled``: batched :func:`~kdverify.solvers.gradient_descent` to its certified tolerance
-  (default ``rtol = 1e-9``), in cache-sized chunks of problems; trials still uncertified after
-  ``max_iter`` steps are finished by :func:`~kdverify.solvers.newton_refine` in one batched call
-  (stacked reduced Hessians and solves; same limit, same certificate, THEORY.md §6c) and counted;
-- ``hard``: the max-margin direction (:func:`~kdverify.solvers.max_margin`), the limit direction
-  of hard-label gradient descent, certified by its KKT residuals;
+- ``distilled``: :func:`~kdverify.solvers.fit_distilled` — ``auto``: the closed form in
+  ``w0 + span X``, certified by the a-posteriori certificate of gradient descent; ``gd``: batched
+  gradient descent to that certificate (default ``rtol = 1e-9``) in cache-sized chunks. Either way
+  the trials the certificate refuses are finished by :func:`~kdverify.solvers.newton_refine` in
+  one batched call (same limit, same certificate, THEORY.md §6c) and counted;
+- ``hard``: :func:`~kdverify.solvers.fit_hard_label` — ``auto``: the max-margin direction
+  (:func:`~kdverify.solvers.max_margin`), the limit direction of hard-label gradient descent,
+  certified by its KKT residuals; ``gd``: hard-label gradient descent for ``hard_iterations`` steps;
 - ``hard-gd``: batched :func:`~kdverify.solvers.hard_label_descent` for a fixed budget of steps
-  (the hard-label loss has no minimiser, so there is no tolerance to reach);
-- ``deep`` / ``deep-balanced``: :func:`~kdverify.solvers.train_deep_distilled` from a small or a
-  balanced initialisation, one problem at a time (the deep solver has no batched form).
+  (the hard-label loss has no minimiser, so there is no tolerance to reach), whatever the method;
+- ``deep`` / ``deep-balanced``: :func:`~kdverify.solvers.fit_deep` (deep gradient descent under
+  either method) from a small or a balanced initialisation, one problem at a time (the deep
+  solver has no batched form).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from kdverify._validation import FloatArray, positive_float, positive_int
 from kdverify.errors import InvalidArgument
 from kdverify.solvers import (
-    balanced_init,
-    gradient_descent,
-    hard_label_descent,
-    max_margin,
-    newton_refine,
-    small_init,
-    train_deep_distilled,
+    METHODS,
+    fit_deep,
+    fit_distilled,
+    fit_hard_label,
 )
 from kdverify.teacher import Teacher
 
@@ -37,13 +39,6 @@ __all__ = ["STUDENTS", "TrainedStudents", "Training", "parse_students", "train_s
 
 STUDENTS = ("distilled", "hard", "hard-gd", "deep", "deep-balanced")
 """The student kinds, in a fixed order (it keys their random streams); see the module docstring."""
-
-CACHE_FLOATS = 2**16
-"""Floats of training data per gradient-descent chunk (512 KB, twice: ``Xᵀ`` and ``ηX/n``).
-
-Each step is two stacked matrix–vector products per problem, bound by memory traffic: chunks
-that stay in the L2 cache run faster than one huge batch (measured on the benchmark machine for
-``(B, 50, 40)``: 3.7 µs per problem and step in chunks of 50, 5.5 µs in one batch of 500)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +49,7 @@ class Training:
     finishes; ``hard_iterations`` is the fixed budget of ``hard-gd``; the deep students have
     hidden widths ``deep_widths`` (default one hidden layer of width ``d``), initial scales
     ``small_scale`` and ``balanced_scale`` and at most ``deep_max_iter`` steps at ``deep_rtol``.
+    ``method`` is the route of the distilled and hard students (module docstring).
     """
 
     max_iter: int = 20_000
@@ -64,8 +60,11 @@ class Training:
     balanced_scale: float = 1.0
     deep_max_iter: int = 50_000
     deep_rtol: float = 1e-6
+    method: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InvalidArgument(f"method={self.method!r} is unknown; choose from {', '.join(METHODS)}.")
         positive_int("max_iter", self.max_iter, min_value=0)
         positive_int("check_every", self.check_every)
         positive_int("hard_iterations", self.hard_iterations)
@@ -78,9 +77,14 @@ class Training:
         """How ``student`` is trained under this budget, for reports."""
         widths = "d" if self.deep_widths is None else ",".join(map(str, self.deep_widths))
         return {
-            "distilled": f"batched GD (step 1/L_max, ≤ {self.max_iter} steps, certified rtol 1e-9), "
+            "distilled": "method auto: closed form P w*/T + P⊥w0, certified (rtol 1e-9) by the a-posteriori "
+            "certificate of GD, damped Newton in w0 + span X for trials it refuses"
+            if self.method == "auto"
+            else f"method gd: batched GD (step 1/L_max, ≤ {self.max_iter} steps, certified rtol 1e-9), "
             "then damped Newton in w0 + span X for trials GD left uncertified",
-            "hard": "max-margin direction by least-distance programming (scipy nnls), KKT-certified",
+            "hard": "method auto: max-margin direction by least-distance programming (scipy nnls), KKT-certified"
+            if self.method == "auto"
+            else f"method gd: batched hard-label GD from 0, step 1/L_max, exactly {self.hard_iterations} steps",
             "hard-gd": f"batched hard-label GD from 0, step 1/L_max, exactly {self.hard_iterations} steps",
             "deep": f"deep linear GD, hidden widths ({widths}), small init ε={self.small_scale}, "
             f"≤ {self.deep_max_iter} steps to certified rtol {self.deep_rtol:g}",
@@ -97,12 +101,14 @@ class TrainedStudents:
     were finished by Newton (distilled only), ``uncertified`` reached neither within budget and
     are kept as they are (their number is reported beside every estimate). ``None`` counts mean
     the notion does not apply (``hard-gd`` runs a fixed budget with no limit to certify).
+    ``method`` is the route that produced them (``auto`` or ``gd``).
     """
 
     w: FloatArray
     certified: int | None
     finished: int | None
     uncertified: int | None
+    method: str = "gd"
 
     def counts(self) -> dict[str, int | None]:
         """Plain-JSON form of the three counts."""
@@ -122,69 +128,53 @@ def parse_students(text: str) -> tuple[str, ...]:
     return names
 
 
-def chunk_size(dim: int, n: int) -> int:
-    """Problems per gradient-descent chunk: :data:`CACHE_FLOATS` of data, at least 16."""
-    return max(16, CACHE_FLOATS // (dim * n))
-
-
 def distilled_students(
     data: FloatArray, teacher: Teacher, training: Training, w0: FloatArray | None = None
 ) -> TrainedStudents:
-    """Batched gradient descent to the certified tolerance, Newton for the rest (module docstring)."""
-    logits = teacher.logits(data)
-    start = np.zeros(data.shape[:2]) if w0 is None else np.broadcast_to(w0, data.shape[:2])
-    w = np.empty(start.shape)
-    converged = np.zeros(len(data), dtype=bool)
-    size = chunk_size(*data.shape[1:])
-    for first in range(0, len(data), size):
-        part = slice(first, first + size)
-        result = gradient_descent(
-            data[part], logits[part], start[part], max_iter=training.max_iter, check_every=training.check_every
-        )
-        w[part], converged[part] = result.w, result.converged
-    left = np.flatnonzero(~converged)
-    finished = 0
-    if left.size:
-        refined = newton_refine(data[left], logits[left], w[left], start[left])
-        w[left] = refined.w
-        finished = int(np.sum(refined.converged))
-    certified = int(np.sum(converged))
-    return TrainedStudents(w, certified, finished, len(data) - certified - finished)
+    """:func:`~kdverify.solvers.fit_distilled` with ``training.method`` (module docstring)."""
+    result = fit_distilled(
+        data, teacher, w0, method=training.method, max_iter=training.max_iter, check_every=training.check_every
+    )
+    finished = np.char.endswith(result.method, " + newton")
+    certified = int(np.sum(result.converged & ~finished))
+    newton = int(np.sum(result.converged & finished))
+    return TrainedStudents(np.asarray(result.w), certified, newton, len(data) - certified - newton, training.method)
 
 
-def hard_students(data: FloatArray, teacher: Teacher) -> TrainedStudents:
-    """The max-margin direction of each training set with the teacher's ±1 labels."""
-    signs = 2.0 * teacher.hard_labels(data) - 1.0
-    w = np.stack([max_margin(points, labels).direction for points, labels in zip(data, signs, strict=True)])
-    return TrainedStudents(w, len(data), None, 0)
+def hard_students(data: FloatArray, teacher: Teacher, training: Training | None = None) -> TrainedStudents:
+    """The max-margin direction of each training set with the teacher's ±1 labels (``auto``), or
+    hard-label GD for ``hard_iterations`` steps (``gd``)."""
+    training = training or Training()
+    if training.method == "gd":
+        return replace(hard_gd_students(data, teacher, training), method="gd")
+    result = fit_hard_label(data, teacher, method="auto")
+    certified = int(np.sum(result.converged))
+    return TrainedStudents(np.asarray(result.w), certified, None, len(data) - certified, "auto")
 
 
 def hard_gd_students(data: FloatArray, teacher: Teacher, training: Training) -> TrainedStudents:
     """Batched hard-label gradient descent from 0 for exactly ``hard_iterations`` steps."""
-    labels = teacher.hard_labels(data)
-    w = np.empty(data.shape[:2])
-    size = chunk_size(*data.shape[1:])
-    for first in range(0, len(data), size):
-        part = slice(first, first + size)
-        result = hard_label_descent(data[part], labels[part], iterations=training.hard_iterations, check_every=100)
-        w[part] = result.w
-    return TrainedStudents(w, None, None, None)
+    result = fit_hard_label(data, teacher, method="gd", iterations=training.hard_iterations)
+    return TrainedStudents(np.asarray(result.w), None, None, None, "gd")
 
 
 def deep_students(
     data: FloatArray, teacher: Teacher, training: Training, *, balanced: bool, rng: np.random.Generator
 ) -> TrainedStudents:
-    """Deep linear students from a fresh small (or balanced) initialisation per training set."""
-    dim = data.shape[1]
-    widths = training.deep_widths or (dim,)
-    init = balanced_init if balanced else small_init
-    scale = training.balanced_scale if balanced else training.small_scale
-    w, certified = np.empty(data.shape[:2]), 0
-    for b, points in enumerate(data):
-        layers = init(dim, widths, scale=scale, rng=rng)
-        result = train_deep_distilled(points, teacher, layers, max_iter=training.deep_max_iter, rtol=training.deep_rtol)
-        w[b], certified = result.w, certified + int(result.converged)
-    return TrainedStudents(w, certified, None, len(data) - certified)
+    """Deep linear students from a fresh small (or balanced) initialisation per training set
+    (:func:`~kdverify.solvers.fit_deep`, gradient descent under either method)."""
+    result = fit_deep(
+        data,
+        teacher,
+        widths=training.deep_widths,
+        scale=training.balanced_scale if balanced else training.small_scale,
+        balanced=balanced,
+        rng=rng,
+        rtol=training.deep_rtol,
+        max_iter=training.deep_max_iter,
+    )
+    certified = int(np.sum(result.converged))
+    return TrainedStudents(np.asarray(result.w), certified, None, len(data) - certified, "gd")
 
 
 def train_students(
@@ -208,7 +198,7 @@ def train_students(
     if w0 is not None:
         raise InvalidArgument(f"w0 is only supported for the distilled student, not student={student!r}.")
     if student == "hard":
-        return hard_students(data, teacher)
+        return hard_students(data, teacher, training)
     if student == "hard-gd":
         return hard_gd_students(data, teacher, training)
     return deep_students(data, teacher, training, balanced=student == "deep-balanced", rng=rng)

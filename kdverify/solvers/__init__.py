@@ -19,14 +19,28 @@ from kdverify.solvers.hard_label import (
     train_hard_label,
 )
 from kdverify.solvers.newton import newton_refine
+from kdverify.solvers.train import (
+    METHODS,
+    TrainingResult,
+    certify_distilled,
+    fit_deep,
+    fit_distilled,
+    fit_hard_label,
+)
 
 __all__ = [
+    "METHODS",
     "DeepResult",
     "DescentResult",
     "FlowResult",
     "MaxMarginResult",
+    "TrainingResult",
     "balance_defect",
     "balanced_init",
+    "certify_distilled",
+    "fit_deep",
+    "fit_distilled",
+    "fit_hard_label",
     "flow_distilled",
     "gradient_descent",
     "gradient_flow",
