@@ -34,7 +34,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import special
@@ -118,7 +118,7 @@ def loop_case(n: int, data: np.ndarray, teacher: Any, training: batched.Training
     for points in data:
         logits = teacher.logits(points)
         with clock("distilled_gd"):
-            w, certified, steps = _loop_distilled(points, logits, teacher.target, training.max_iter)
+            w, _, certified, steps = loop_distilled(points, logits, teacher.target, training.max_iter)
         row["distilled_gd_steps"] += steps
         if not certified:
             with clock("newton"):
@@ -126,18 +126,25 @@ def loop_case(n: int, data: np.ndarray, teacher: Any, training: batched.Training
             row["newton_trials"] += 1
         labels = teacher.hard_labels(points)
         with clock("hard_gd"):
-            _loop_hard(points, labels, training.hard_iterations)
+            loop_hard(points, labels, training.hard_iterations)
     clock.per_n.append(row)
 
 
-def _loop_distilled(
-    data: np.ndarray, logits: np.ndarray, target: np.ndarray, max_iter: int
-) -> tuple[np.ndarray, bool, int]:
+class LoopResult(NamedTuple):
+    """One problem of the per-trial loop: the student, its certified distance to the limit,
+    whether that is within tolerance, and the gradient steps taken."""
+
+    w: np.ndarray
+    bound: float
+    certified: bool
+    steps: int
+
+
+def loop_distilled(data: np.ndarray, logits: np.ndarray, target: np.ndarray, max_iter: int) -> LoopResult:
     """kdverify's gradient descent for one problem, in plain numpy: step ``1/L_max``, the
     certificate ``span_error_bound + ‖P⊥w‖ + ‖P − P̃‖·‖w‖ ≤ tol`` every ``CHECK_EVERY`` steps,
     with its constants (``−Xᵀ``, ``|X|ᵀ``, basis, ``σ̃_min⁺ − E``) computed once, as
-    :class:`kdverify.solvers._common.Certificate` does for a batch. Returns ``w``, whether it was
-    certified and the number of steps."""
+    :class:`kdverify.solvers._common.Certificate` does for a batch; at most ``max_iter`` steps."""
     dim, n = data.shape
     projector = span_projector(data)
     step = 4 * n / projector.largest_eigenvalue
@@ -154,14 +161,14 @@ def _loop_distilled(
             residual, size = np.linalg.norm(negated @ w + logits), np.linalg.norm(magnitude @ np.abs(w))
             span = float(factor * (residual + rounding * size) / lower)
         bound = span + np.linalg.norm(w - basis @ (basis_t @ w)) + subspace * np.linalg.norm(w)
-        if bound <= tol or done == max_iter:
-            return w, bool(bound <= tol), done
+        if bound <= tol or done + CHECK_EVERY > max_iter:
+            return LoopResult(w, float(bound), bool(bound <= tol), done)
         for _ in range(CHECK_EVERY):
             w -= scaled @ (special.expit(transposed @ w) - soft)
-    return w, False, max_iter
+    raise AssertionError("unreachable: the loop returns at its last check")
 
 
-def _loop_hard(data: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
+def loop_hard(data: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
     """Hard-label gradient descent for one problem, in plain numpy (no diagnostics)."""
     n = data.shape[1]
     step = 4 * n / float(np.linalg.norm(data, 2) ** 2)

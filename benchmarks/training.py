@@ -30,53 +30,10 @@ import time
 from typing import Any
 
 import numpy as np
-from scipy import special
 
+from benchmarks.engine import RTOL, loop_distilled, loop_hard
 from kdverify.distributions import Isotropic
-from kdverify.limits import _gamma
-from kdverify.linalg import span_projector
 from kdverify.solvers import fit_distilled, fit_hard_label
-
-RTOL = 1e-9
-CHECK_EVERY = 10
-
-
-def _loop_distilled(
-    data: np.ndarray, logits: np.ndarray, target: np.ndarray, cap: int
-) -> tuple[np.ndarray, float, int]:
-    """Plain-numpy GD for one problem from 0 to the certified tolerance (or ``cap`` steps):
-    returns ``w``, its certified bound and the steps taken."""
-    dim, n = data.shape
-    projector = span_projector(data)
-    step = 4 * n / projector.largest_eigenvalue
-    tol = RTOL * max(1.0, float(np.linalg.norm(projector.project(target))))
-    negated, basis = np.ascontiguousarray(-data.T), projector.basis
-    magnitude, basis_t = np.abs(negated), np.ascontiguousarray(basis.T)
-    lower, subspace = float(projector.smallest_singular_lower_bound), float(projector.subspace_error)
-    factor, rounding = 1 + _gamma(n + 2), _gamma(2 * dim + 2)
-    transposed, scaled, soft = np.ascontiguousarray(data.T), data * (step / n), special.expit(logits)
-    w = np.zeros(dim)
-    done = 0
-    while True:
-        span = np.inf
-        if lower > 0:
-            residual, size = np.linalg.norm(negated @ w + logits), np.linalg.norm(magnitude @ np.abs(w))
-            span = float(factor * (residual + rounding * size) / lower)
-        bound = span + np.linalg.norm(w - basis @ (basis_t @ w)) + subspace * np.linalg.norm(w)
-        if bound <= tol or done >= cap:
-            return w, float(bound), done
-        for _ in range(CHECK_EVERY):
-            w -= scaled @ (special.expit(transposed @ w) - soft)
-        done += CHECK_EVERY
-
-
-def _loop_hard(data: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
-    n = data.shape[1]
-    step = 4 * n / float(np.linalg.norm(data, 2) ** 2)
-    transposed, scaled, w = np.ascontiguousarray(data.T), data * (step / n), np.zeros(data.shape[0])
-    for _ in range(iterations):
-        w -= scaled @ (special.expit(transposed @ w) - labels)
-    return w
 
 
 def _risk_gap(family: Isotropic, a: np.ndarray, b: np.ndarray, bound_a: np.ndarray, bound_b: np.ndarray):
@@ -129,16 +86,16 @@ def training_benchmark(
         loop_steps: list[int] = []
         for b in range(loop_trials):
             points = data[b]
-            w, bound, steps = timed(
+            w, bound, _, steps = timed(
                 "numpy_loop",
                 "distilled",
-                lambda p=points: _loop_distilled(p, teacher.logits(p), teacher.target, loop_cap),
+                lambda p=points: loop_distilled(p, teacher.logits(p), teacher.target, loop_cap),
             )
             loop_ws.append(w)
             loop_bounds.append(bound)
             loop_steps.append(steps)
             labels = teacher.hard_labels(points)
-            timed("numpy_loop", "hard", lambda p=points, y=labels: _loop_hard(p, y, hard_iterations))
+            timed("numpy_loop", "hard", lambda p=points, y=labels: loop_hard(p, y, hard_iterations))
         loop_w, loop_bound = np.array(loop_ws), np.array(loop_bounds)
         loop_tol = np.asarray(auto.tol)[:loop_trials]
         both = np.asarray(auto.converged) & np.asarray(gd.converged)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kdverify.errors import InvalidArgument
 from kdverify.jsonio import ensure_writable
+from kdverify.solvers import METHODS
 
 __all__ = [
     "add_family_arguments",
@@ -122,4 +123,15 @@ def add_family_arguments(parser: argparse.ArgumentParser) -> None:
         type=param_pair,
         metavar="KEY=VALUE",
         help="a family parameter; repeat for several (e.g. --param dim=3 --param b=2)",
+    )
+
+
+def add_method_argument(parser: argparse.ArgumentParser) -> None:
+    """``--method auto|gd``: how the distilled and hard-label students reach their limits."""
+    parser.add_argument(
+        "--method",
+        default="auto",
+        choices=METHODS,
+        help="training of the distilled and hard students: auto (certified closed form / max-margin, default) "
+        "or gd (literal gradient descent)",
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kdverify.cli._args import (
     add_family_arguments,
+    add_method_argument,
     confidence_level,
     parse_params,
     positive_float,
@@ -22,7 +23,6 @@ from kdverify.experiments.plotting import plot_curve, require_matplotlib
 from kdverify.experiments.students import STUDENTS, Training, parse_students
 from kdverify.jsonio import write_json_atomic
 from kdverify.progress import ProgressBar
-from kdverify.solvers import METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,13 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--confidence", type=confidence_level, default=0.95, help="confidence of each interval (default 0.95)"
     )
     parser.add_argument("--max-iter", type=int, default=Training.max_iter, help="GD steps before Newton finishes")
-    parser.add_argument(
-        "--method",
-        default="auto",
-        choices=METHODS,
-        help="training of the distilled and hard students: auto (certified closed form / max-margin, default) "
-        "or gd (literal gradient descent)",
-    )
+    add_method_argument(parser)
     parser.add_argument("--out", default="kdverify-curve", help="output directory (default ./kdverify-curve)")
     parser.set_defaults(func=run)
 

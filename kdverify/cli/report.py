@@ -6,13 +6,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from kdverify.cli._args import positive_integer
+from kdverify.cli._args import add_method_argument, positive_integer
 from kdverify.experiments.paper import EXPERIMENTS
 from kdverify.experiments.plotting import require_matplotlib
 from kdverify.experiments.report import scale_for, write_report
 from kdverify.profiles import PROFILES
 from kdverify.progress import ProgressBar
-from kdverify.solvers import METHODS
 
 # Progress ticks of each experiment (its (size, student) or (size, δ) points), for the bar.
 TICKS = {"geometry": 63, "bias": 24, "monotonicity": 32, "deep": 24, "real": 56}
@@ -36,13 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=",".join(EXPERIMENTS),
         help=f"comma-separated experiments to run (default all: {','.join(EXPERIMENTS)})",
     )
-    parser.add_argument(
-        "--method",
-        default="auto",
-        choices=METHODS,
-        help="training of the distilled and hard students: auto (certified closed form / max-margin, default) "
-        "or gd (literal gradient descent)",
-    )
+    add_method_argument(parser)
     parser.set_defaults(func=run)
 
 
