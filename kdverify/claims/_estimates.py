@@ -13,13 +13,11 @@ import numpy as np
 
 from kdverify._validation import FloatArray
 from kdverify.claims.base import Budget, Evidence
-from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
-from kdverify.expected import estimate_expected_risk
 from kdverify.limits import linear_limit
 from kdverify.solvers import fit_distilled
 from kdverify.solvers.train import Method
-from kdverify.stats import BettingSequence, MeanEstimate
+from kdverify.stats import BettingSequence
 from kdverify.teacher import Teacher
 
 Student = Callable[[FloatArray, Teacher, Any], FloatArray]
@@ -66,29 +64,6 @@ def closed_form_students(data: FloatArray, teacher: Teacher, w0: Any) -> FloatAr
     """The limit ``P w*/T + P⊥ w0`` (theorem ``optimization-bias-linear``), for open claims
     about the limit itself, where hunting needs speed."""
     return linear_limit(data, teacher, w0)
-
-
-def expected_risk(
-    family: Family,
-    n: int,
-    *,
-    budget: Budget,
-    seed: int,
-    temperature: float = 1.0,
-    w0: Any = None,
-    student: Student,
-) -> MeanEstimate:
-    """Monte Carlo ``E R_n`` with a two-sided interval at confidence ``1 − budget.alpha``."""
-    return estimate_expected_risk(
-        family,
-        n,
-        trials=budget.trials,
-        rng=np.random.default_rng(seed),
-        temperature=temperature,
-        w0=w0,
-        student=student,
-        confidence=1 - budget.alpha,
-    )
 
 
 ROUNDS = 5
