@@ -39,7 +39,7 @@ from kdverify.distributions import (
     from_params,
 )
 from kdverify.distributions.angular import QUAD_MAX_ERROR
-from kdverify.distributions.gaussian import sign_discordance
+from kdverify.distributions.gaussian import FactoredGaussianMixture, sign_discordance
 from kdverify.errors import InvalidArgument
 from kdverify.stats import clopper_pearson
 
@@ -67,6 +67,14 @@ MC_FAMILIES = {
     "anisotropic-d4": lambda: AnisotropicGaussian(_spd(4, 1), w_star=[1, 0.5, -1, 0]),
     "mixture-d3": lambda: GaussianMixture(
         [[1.0, 0.5, 0.0], [-0.5, 0.0, 1.0]], [_spd(3, 2), np.eye(3)], [0.3, 0.7], w_star=[1, 1, 0.2]
+    ),
+    # Three unequal components: isotropic, a full-rank factor with s = 0, a rank-one stretch.
+    "gaussian-mixture-d3": lambda: FactoredGaussianMixture(
+        [[1, 0.5, 0], [-1, 0, 2], [0, -2, 1]],
+        [1.0, 0.0, 0.5],
+        [[], [[1, 1, 0], [0, 1, -1], [1, 0, 2]], [[2, -1, 1]]],
+        ["1/5", "1/2", "3/10"],
+        w_star=[1, -1, 2],
     ),
     "beta-polarised-d5": lambda: BetaPolarised(5, 0.5, 2.0, w_star=[1, 2, 0, 0, -1]),
     "beta-polarised-d2": lambda: BetaPolarised(2, 1.5, 0.7),
