@@ -48,7 +48,9 @@ def _geometry_values(p: GeometryFunction, theta: FloatArray) -> FloatArray:
 def _objective(p: GeometryFunction, n: int) -> Callable[[FloatArray], FloatArray]:
     def bound_at(theta: FloatArray) -> FloatArray:
         theta = np.clip(np.asarray(theta, dtype=np.float64), 0.0, HALF_PI)
-        return _geometry_values(p, theta) + _geometry_values(p, HALF_PI - theta) ** n
+        # One call of p for both angles: p by quadrature pays per call, not per angle.
+        both = _geometry_values(p, np.concatenate([theta, HALF_PI - theta]))
+        return both[: theta.size] + both[theta.size :] ** n
 
     return bound_at
 

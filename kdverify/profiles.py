@@ -22,21 +22,33 @@ DEFAULT_DELTA = 1e-3
 
 @dataclass(frozen=True)
 class Profile:
-    """A named budget; ``max_examples`` is per (claim, family) pair."""
+    """A named budget. Examples are per (claim, family) pair: ``max_examples`` for deterministic
+    claims, ``statistical_examples`` for statistical ones (each example a Monte Carlo estimate)
+    and ``descent_examples`` for claims about gradient descent itself (each example a literal
+    run to its certified limit, thousands of steps on ill-conditioned data)."""
 
     name: str
     max_examples: int
     statistical_examples: int
+    descent_examples: int
     trials: int
     max_iter: int
     derandomize: bool
     delta: float = DEFAULT_DELTA
     description: str = ""
 
-    def hypothesis_settings(self, *, statistical: bool, database: ExampleDatabase | None = None) -> settings:
+    def examples_for(self, *, statistical: bool, descent: bool = False) -> int:
+        """The examples per pair of a claim of that kind (statistical wins over descent)."""
+        if statistical:
+            return self.statistical_examples
+        return self.descent_examples if descent else self.max_examples
+
+    def hypothesis_settings(
+        self, *, statistical: bool, descent: bool = False, database: ExampleDatabase | None = None
+    ) -> settings:
         """Hypothesis settings for one (claim, family) search under this profile."""
         return settings(
-            max_examples=self.statistical_examples if statistical else self.max_examples,
+            max_examples=self.examples_for(statistical=statistical, descent=descent),
             derandomize=self.derandomize,
             database=database,
             deadline=None,
@@ -49,10 +61,12 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
-        Profile("ci", 12, 3, 300, 100_000, True, description="derandomised and bounded: CI and the default check"),
-        Profile("dev", 25, 4, 400, 200_000, False, description="a quick local look with fresh randomness"),
-        Profile("thorough", 150, 15, 1000, 500_000, False, description="minutes per claim"),
-        Profile("hunt", 2000, 60, 2000, 1_000_000, False, description="long counterexample searches"),
+        Profile(
+            "ci", 100, 20, 12, 300, 100_000, True, description="derandomised and bounded: CI and the default check"
+        ),
+        Profile("dev", 100, 20, 25, 400, 200_000, False, description="a quick local look with fresh randomness"),
+        Profile("thorough", 500, 60, 150, 1000, 500_000, False, description="minutes per claim"),
+        Profile("hunt", 2000, 200, 500, 2000, 1_000_000, False, description="long counterexample searches"),
     )
 }
 

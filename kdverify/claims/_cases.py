@@ -11,7 +11,7 @@ from kdverify._validation import FloatArray
 from kdverify.claims.base import Budget, Evidence, Instance
 from kdverify.distributions.base import Family
 from kdverify.linalg import SpanProjector, span_projector
-from kdverify.solvers import DescentResult, gradient_descent
+from kdverify.solvers import DescentResult, TrainingResult, fit_distilled, gradient_descent
 from kdverify.teacher import Teacher
 
 EPS = float(np.finfo(np.float64).eps)
@@ -53,16 +53,23 @@ class Case:
         smoothness = float(np.linalg.norm(self.data, 2) ** 2) / (4 * self.data.shape[1])
         return self.step_fraction / smoothness
 
-    def train(self, budget: Budget, *, check_every: int = 10) -> DescentResult:
-        """Gradient descent to a certified tolerance within the budget's iterations."""
+    def train(self, budget: Budget, *, every_iterate: bool = False) -> DescentResult:
+        """Literal gradient descent at the instance's step, to a certified tolerance within the
+        budget's iterations: for claims about gradient descent itself (``every_iterate`` measures
+        the off-span drift of every iterate)."""
         return gradient_descent(
             self.data,
             self.teacher.logits(self.data),
             self.w0,
             step=self.step(),
             max_iter=budget.max_iter,
-            check_every=check_every,
+            every_iterate=every_iterate,
         )
+
+    def limit(self, budget: Budget) -> TrainingResult:
+        """The student at its certified limit by the training layer's fastest route
+        (:func:`~kdverify.solvers.fit_distilled`, ``method="auto"``): for claims about the limit."""
+        return fit_distilled(self.data, self.teacher, self.w0, max_iter=budget.max_iter)
 
     def closed_form_error(self) -> float:
         """Rounding bound for ``P w*/T + P⊥ w0`` built from an SVD: backward-stable SVD gives

@@ -69,6 +69,13 @@ def closed_form_students(data: FloatArray, teacher: Teacher, w0: Any) -> FloatAr
 ROUNDS = 5
 """A sequential check draws its trials in this many rounds and stops at the first that decides."""
 
+
+
+def round_sizes(trials: int) -> list[int]:
+    """The trials of each of :data:`ROUNDS` rounds, summing to ``trials``."""
+    return [int(size) for size in np.diff(np.linspace(0, trials, ROUNDS + 1).round().astype(int)) if size > 0]
+
+
 PairedDraw = Callable[[int], tuple[np.ndarray, np.ndarray]]
 """``draw(k)``: the two risks of ``k`` new paired training sets (compared, reference)."""
 
@@ -85,8 +92,8 @@ def paired_difference(draw: PairedDraw, budget: Budget, **details: Any) -> Evide
     """
     sequence = BettingSequence(confidence=1 - budget.alpha, horizon=budget.trials)
     totals = np.zeros(2)
-    for size in np.diff(np.linspace(0, budget.trials, ROUNDS + 1).round().astype(int)):
-        compared, reference = (np.asarray(side, dtype=np.float64) for side in draw(int(size)))
+    for size in round_sizes(budget.trials):
+        compared, reference = (np.asarray(side, dtype=np.float64) for side in draw(size))
         sequence.update((compared - reference + 1) / 2)
         totals += compared.sum(), reference.sum()
         estimate = sequence.estimate()

@@ -226,7 +226,10 @@ class Claim:
     strategy generating its instances there; ``check`` decides one instance; ``content`` is its
     non-vacuity condition (a theorem "holds" only with at least one informative example); ``statistical``
     marks claims whose checks use confidence intervals and so take a share of the run's
-    false-alarm budget δ (passed to ``check`` as ``Budget.alpha``).
+    false-alarm budget δ (passed to ``check`` as ``Budget.alpha``); ``literal_descent`` marks
+    claims about gradient descent itself, whose checks run literal descent to its certified limit
+    (the profile's ``descent_examples`` per pair; every other claim's students come from the
+    training layer's fastest certified route).
     """
 
     id: str
@@ -239,6 +242,7 @@ class Claim:
     check: Check
     content: Content = EVERY_INSTANCE
     statistical: bool = False
+    literal_descent: bool = False
     mutants: tuple[Mutant, ...] = ()
 
     def __post_init__(self) -> None:

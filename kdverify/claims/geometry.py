@@ -52,11 +52,11 @@ def check_angle_lemma(
     """From ``w0 = 0``: the trained student's angle to ``w*`` is at most ``min_i α(x_i)``
     (``aligned`` of the points' angles), up to the angle its certified distance allows."""
     case = Case.from_instance(instance)
-    descent = case.train(budget)
-    slack = certified_angle_error(descent.w, float(descent.bound)) if descent.converged else None
+    trained = case.limit(budget)
+    slack = certified_angle_error(trained.w, float(trained.bound)) if trained.converged else None
     if slack is None:
-        return not_converged("gradient descent", int(descent.iterations))
-    student_angle = float(angle(descent.w, case.teacher.w_star))
+        return not_converged(str(trained.method), int(trained.iterations))
+    student_angle = float(angle(trained.w, case.teacher.w_star))
     best_point = float(aligned(line_angles(case.data, case.teacher.w_star)))
     tolerance = slack + ANGLE_ROUNDING
     return Evidence(
@@ -65,7 +65,7 @@ def check_angle_lemma(
         relation="<=",
         rhs=best_point,
         tolerance=tolerance,
-        details={"iterations": int(descent.iterations), "certified_distance": float(descent.bound)},
+        details={"method": str(trained.method), "certified_distance": float(trained.bound)},
     )
 
 

@@ -72,9 +72,9 @@ def check_monotone_distance(
     ``target_of`` gives the point the distances are measured to (``w*/T``)."""
     small = Case.from_instance(instance)
     large = _extended(small, instance)
-    runs = [case.train(budget) for case in (small, large)]
+    runs = [case.limit(budget) for case in (small, large)]
     if not all(run.converged for run in runs):
-        return not_converged("gradient descent", max(int(run.iterations) for run in runs))
+        return not_converged("the limit", max(int(run.iterations) for run in runs))
     target = target_of(small.teacher)
     distances = [float(np.linalg.norm(run.w - target)) for run in runs]
     tolerance = sum(float(run.bound) for run in runs)
@@ -84,7 +84,7 @@ def check_monotone_distance(
         slacks = [certified_angle_error(run.w, float(run.bound)) for run in runs]
         certified = [slack for slack in slacks if slack is not None]
         if len(certified) < len(slacks):
-            return not_converged("gradient descent (angle)", max(int(run.iterations) for run in runs))
+            return not_converged("the limit (angle)", max(int(run.iterations) for run in runs))
         angles = [float(angle(run.w, target)) for run in runs]
         angle_tolerance = float(sum(certified))
         details.update(angle_small=angles[0], angle_large=angles[1], angle_tolerance=angle_tolerance)

@@ -52,7 +52,7 @@ def check_span_invariance(
     flow stays within the rounding those runs can accumulate. The solvers measure the drift at
     every iterate; ``invariant`` (the statement under test) is also evaluated at the end points."""
     case = Case.from_instance(instance)
-    descent = case.train(Budget(budget.alpha, budget.trials, min(budget.max_iter, 20_000)), check_every=1)
+    descent = case.train(Budget(budget.alpha, budget.trials, min(budget.max_iter, 20_000)), every_iterate=True)
     flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
     projector = case.projector
     descent_drift = max(float(descent.off_span_max), float(np.linalg.norm(invariant(projector, descent.w, case.w0))))
@@ -194,6 +194,7 @@ CLAIMS = (
         families=DATA_FAMILIES,
         instances=lambda family: problems(family, require_init=True, deficient=True),
         check=check_span_invariance,
+        literal_descent=True,
         content=INIT_OFF_SPAN,
         mutants=(
             Mutant(
@@ -212,6 +213,7 @@ CLAIMS = (
         families=DATA_FAMILIES,
         instances=lambda family: problems(family, require_init=True, deficient=True),
         check=check_linear_bias,
+        literal_descent=True,
         content=INIT_OFF_SPAN,
         mutants=(
             Mutant(
@@ -254,6 +256,7 @@ CLAIMS = (
             extra={"architecture": deep_architectures(), "init_seed": st.integers(0, 2**32 - 1)},
         ),
         check=check_deep_bias,
+        literal_descent=True,
         content=SPAN_DEFICIENT,
         mutants=(
             Mutant(

@@ -31,6 +31,7 @@ from kdverify.claims._estimates import (
     closed_form_students,
     exact_margin_bound,
     exact_risk_bound,
+    round_sizes,
 )
 from kdverify.claims._instances import DISTRIBUTION_FAMILIES, distribution_of, sized_families
 from kdverify.claims._ties import tie_aware_comparison
@@ -38,7 +39,7 @@ from kdverify.claims.base import Budget, Check, Claim, Evidence, Instance, Mutan
 from kdverify.distributions.base import HALF_PI, Family
 from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete
 from kdverify.expected import exact_expected_p_angle, exact_expected_risk, student_risks_and_p_angles
-from kdverify.stats import betting_mean
+from kdverify.stats import BettingSequence, MeanEstimate
 
 if TYPE_CHECKING:
     from kdverify.symbolic import RateConstants
@@ -90,24 +91,32 @@ def bound_check(
         value = numeric_bound(distribution, n)
         tolerance = numeric_tolerance(distribution, n + 1)
         students = trained.describe() if isinstance(trained, TrainedStudents) else "closed form"
-        try:
-            student_risks, p_angles = student_risks_and_p_angles(
-                distribution,
-                n,
-                trials=budget.trials,
-                rng=np.random.default_rng(int(instance["seed"])),
-                temperature=float(temperature),
-                w0=w0,
-                student=trained,
-            )
-        except Undecided as reason:
-            return Evidence(None, str(reason), "<=", "budget")
+        rng = np.random.default_rng(int(instance["seed"]))
+        # Trials come in rounds; the betting interval (tuned to the whole budget, valid at every
+        # round) of the mean on trial — E R_n, or E p(∠) for the chain — stops them once it lies
+        # on one side of the bound.
+        sequence = BettingSequence(confidence=1 - budget.alpha, horizon=budget.trials)
+        drawn: list[tuple[np.ndarray, np.ndarray]] = []
+        for size in round_sizes(budget.trials):
+            try:
+                drawn.append(
+                    student_risks_and_p_angles(
+                        distribution, n, trials=size, rng=rng, temperature=float(temperature), w0=w0, student=trained
+                    )
+                )
+            except Undecided as reason:
+                return Evidence(None, str(reason), "<=", "budget")
+            sequence.update(drawn[-1][1] if through_p_angle else drawn[-1][0])
+            estimate = sequence.estimate()
+            if estimate.upper <= value + tolerance or estimate.lower > value + tolerance:
+                break
+        student_risks, p_angles = (np.concatenate(side) for side in zip(*drawn, strict=True))
         if not through_p_angle:
-            return _mean_below(student_risks, value, tolerance, budget, students=students)
+            return _mean_below(estimate, value, tolerance, students=students)
         # The chain E R_n ≤ E p(∠) ≤ bound: its first link holds per training set (risk-angle
         # lemma for each trained student), its second is a confidence statement on E p(∠).
         gap = float(np.max(student_risks - p_angles))
-        second = _mean_below(p_angles, value, tolerance, budget, students=students)
+        second = _mean_below(estimate, value, tolerance, students=students)
         details = {**second.details, "mean_risk": float(student_risks.mean()), "largest_risk_minus_p_angle": gap}
         holds = bool(second.holds) and gap <= numeric_tolerance(distribution)
         if value < 1 or not second.details["mean"] < 1:
@@ -125,11 +134,10 @@ def bound_check(
     return check
 
 
-def _mean_below(values: np.ndarray, bound: float, tolerance: float, budget: Budget, *, students: str) -> Evidence:
+def _mean_below(estimate: MeanEstimate, bound: float, tolerance: float, *, students: str) -> Evidence:
     """``E v ≤ bound`` for values in ``[0, 1]``, falsified only when the lower limit of the mean's
-    betting interval (confidence ``1 − alpha``, :func:`~kdverify.stats.betting_mean`) exceeds
+    betting interval (confidence ``1 − alpha``, :class:`~kdverify.stats.BettingSequence`) exceeds
     ``bound + tolerance``."""
-    estimate = betting_mean(values, confidence=1 - budget.alpha, horizon=len(values))
     return Evidence(
         holds=estimate.lower <= bound + tolerance,
         lhs=estimate.lower,
@@ -141,13 +149,31 @@ def _mean_below(values: np.ndarray, bound: float, tolerance: float, budget: Budg
     )
 
 
+@lru_cache(maxsize=256)
+def _memoised_p(distribution: Family) -> Callable[[np.ndarray], np.ndarray]:
+    """The upper confidence limit of ``p`` for ``distribution``, remembering every angle it was
+    asked: the bound's first grid is the same for every ``n``, and ``p`` by quadrature costs a
+    tenth of a second per call, so the sizes' search and every check would pay it again."""
+    known: dict[float, float] = {}
+
+    def p(theta: np.ndarray) -> np.ndarray:
+        angles = np.asarray(theta, dtype=np.float64)
+        new = np.array(sorted({float(a) for a in angles.ravel()} - known.keys()))
+        if new.size:
+            values = np.asarray(distribution.p_bounds(new)[1], dtype=float)
+            known.update(zip(new.tolist(), values.tolist(), strict=True))
+        return np.array([known[float(a)] for a in angles.ravel()]).reshape(angles.shape)
+
+    return p
+
+
 @lru_cache(maxsize=1024)
-def numeric_risk_bound(distribution: Family, n: int) -> float:
-    """``min_θ [p(θ) + p(π/2 − θ)^n]`` with the upper confidence limits of ``p`` when estimated.
-    Cached: families are immutable (and built once per parameters), and ``p`` by quadrature costs
-    tenths of a second, which the search for sizes below 1 and every check would pay again."""
+def numeric_risk_bound(distribution: Family, n: int, *, zooms: int = 5) -> float:
+    """``min_θ [p(θ) + p(π/2 − θ)^n]`` with the upper confidence limits of ``p`` when estimated
+    (``zooms`` as :func:`~kdverify.bounds.risk_bound`; fewer give a larger, still valid bound).
+    Cached: families are immutable (and built once per parameters)."""
     breakpoints = distribution.breakpoints()
-    return risk_bound(lambda theta: distribution.p_bounds(theta)[1], n, breakpoints=breakpoints).value
+    return risk_bound(_memoised_p(distribution), n, breakpoints=breakpoints, zooms=zooms).value
 
 
 def smallest_size_below_one(distribution: Family, largest: int) -> int:
@@ -157,7 +183,8 @@ def smallest_size_below_one(distribution: Family, largest: int) -> int:
     def below_one(n: int) -> bool:
         if isinstance(distribution, Discrete) and distribution.is_exact:
             return exact_risk_bound(distribution, n) < 1
-        return numeric_risk_bound(distribution, n) < 1
+        # The first grid alone gives a valid bound; zoom only when it does not decide.
+        return numeric_risk_bound(distribution, n, zooms=0) < 1 or numeric_risk_bound(distribution, n) < 1
 
     if not below_one(largest):
         return 1

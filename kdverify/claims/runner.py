@@ -304,7 +304,9 @@ def search(
             on_violation(result, instance, evidence)
         raise Violation(instance, evidence)
 
-    settings = profile.hypothesis_settings(statistical=claim.statistical, database=database)
+    settings = profile.hypothesis_settings(
+        statistical=claim.statistical, descent=claim.literal_descent, database=database
+    )
     if max_examples is not None:
         settings = type(settings)(settings, max_examples=max_examples)
     if not shrink:

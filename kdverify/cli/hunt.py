@@ -77,7 +77,9 @@ def hunt_profile(max_examples: int | None) -> Profile:
     profile = get_profile("hunt")
     if max_examples is None:
         return profile
-    return replace(profile, max_examples=max_examples, statistical_examples=max_examples)
+    return replace(
+        profile, max_examples=max_examples, statistical_examples=max_examples, descent_examples=max_examples
+    )
 
 
 def hunt_budget(profile: Profile, pairs: list[tuple[Claim, str]], *, timed: bool) -> Budget:
@@ -157,7 +159,7 @@ class Hunt:
                 first_violation.append(result.examples + result.undecided)
                 self.kept.append(target)
 
-        limit = self.profile.statistical_examples if claim.statistical else self.profile.max_examples
+        limit = self.profile.examples_for(statistical=claim.statistical, descent=claim.literal_descent)
         started = time.monotonic()
 
         def advance(result: SearchResult) -> None:

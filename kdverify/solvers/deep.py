@@ -33,6 +33,7 @@ from kdverify.limits import span_error_bound
 from kdverify.losses import loss_gradient
 from kdverify.numerics import sigmoid
 from kdverify.solvers._common import check_interpolable, limit_norm, prepare, resolve_tolerance, take
+from kdverify.solvers.descent import NEAR, check_interval
 from kdverify.teacher import Teacher
 
 __all__ = [
@@ -119,9 +120,10 @@ def train_deep(
         reason = _stop_reason(span_bound <= tolerance, safety, iteration, max_iter)
         if reason:
             break
-        for _ in range(min(check_every, max_iter - iteration)):
+        interval = check_every if span_bound <= NEAR * tolerance else check_interval(check_every, iteration)
+        for _ in range(min(interval, max_iter - iteration)):
             current = tuple(layer - step * g for layer, g in zip(current, grads, strict=True))
-            budget += step**2 * sum(float(np.sum(g**2)) for g in grads)
+            budget += step**2 * sum(float(np.vdot(g, g)) for g in grads)
             w, gradient, grads = _gradients(current, points, targets)
             iteration += 1
     return DeepResult(

@@ -77,6 +77,7 @@ def gradient_descent(
     rtol: float = 1e-9,
     max_iter: int = 100_000,
     check_every: int = 10,
+    every_iterate: bool = False,
     raise_on_failure: bool = False,
 ) -> DescentResult:
     """Gradient descent on the cross-entropy against soft targets ``σ(z*)``, from ``w0`` (default 0).
@@ -103,6 +104,7 @@ def gradient_descent(
         tol=tolerance,
         max_iter=max_iter,
         check_every=check_every,
+        every_iterate=every_iterate,
         method="gradient descent on the distillation loss",
     )
     if raise_on_failure and not np.all(result.converged):
@@ -132,12 +134,14 @@ def descend(
     tol: FloatArray | None,
     max_iter: int,
     check_every: int,
+    every_iterate: bool = False,
     method: str,
 ) -> DescentResult:
     """The gradient-descent engine shared by soft and hard targets (``targets`` ``(B, n)`` in [0, 1]).
 
-    Runs ``check_every`` steps on the problems still active, then checks them; with target logits
-    and ``tol`` a problem whose certified bound meets ``tol`` is frozen and dropped from the batch.
+    Runs :func:`check_interval` steps on the problems still active, then checks them; with target
+    logits and ``tol`` a problem whose certified bound meets ``tol`` is frozen and dropped from the
+    batch. ``every_iterate`` also measures the off-span drift of every iterate in between.
     A problem's iterates do not depend on the others in its batch, so a batch returns what
     one run per problem returns.
     """
@@ -160,17 +164,22 @@ def descend(
         scaled=problem.data * (step / problem.n)[:, None, None],
         targets=targets,
         tol=tol,
+        next_check=np.zeros(batch, dtype=np.int64),
         certificate=Certificate.build(problem.data, problem.target_logits, problem.projector),
     )
     iteration = 0
     while True:
-        done = _check(state, iteration, out)
+        due = state.next_check == iteration
+        done = _check(state, due, iteration, out)
         if iteration >= max_iter or np.all(done):
             break
+        _schedule(state, due, iteration, out, check_every=check_every, max_iter=max_iter, every_iterate=every_iterate)
         if np.any(done):
             state = state.keep(~done)
-        count = min(check_every, max_iter - iteration)
-        _run_steps(state, count)
+        count = int(np.min(state.next_check)) - iteration
+        drift = _run_steps(state, count, every_iterate=every_iterate)
+        if drift is not None:
+            out["off_span_max"][state.index] = np.maximum(out["off_span_max"][state.index], drift)
         iteration += count
     # ∇L at the returned iterates, once at the end (the checks do not need it).
     out["gradient_norm"] = np.linalg.norm(loss_gradient(out["w"], problem.data, targets), axis=-1)
@@ -193,6 +202,7 @@ class _Active:
     scaled: FloatArray
     targets: FloatArray
     tol: FloatArray | None
+    next_check: NDArray[np.int64]
     certificate: Certificate
 
     def keep(self, mask: NDArray[np.bool_]) -> _Active:
@@ -202,14 +212,20 @@ class _Active:
         return replace(self, **kept, certificate=self.certificate.take(mask))
 
 
-def _check(state: _Active, iteration: int, out: dict[str, NDArray]) -> NDArray[np.bool_]:
-    """Record the diagnostics of the active problems in ``out``; return which ones are certified."""
-    span_bound, off_span, bound = state.certificate(state.w, state.w0)
-    done = np.zeros(state.index.size, dtype=bool) if state.tol is None else bound <= state.tol
-    index = state.index
-    out["w"][index] = state.w
+def _check(state: _Active, due: NDArray[np.bool_], iteration: int, out: dict[str, NDArray]) -> NDArray[np.bool_]:
+    """Record the diagnostics of the active problems ``due`` for a check in ``out``; return
+    which active problems are certified (only due ones can be)."""
+    rows = np.flatnonzero(due)
+    certificate = state.certificate if rows.size == due.size else state.certificate.take(rows)
+    w = state.w[rows]
+    span_bound, off_span, bound = certificate(w, state.w0[rows])
+    done = np.zeros(due.size, dtype=bool)
+    if state.tol is not None:
+        done[rows] = bound <= state.tol[rows]
+    index = state.index[rows]
+    out["w"][index] = w
     out["iterations"][index] = iteration
-    out["converged"][index] = done
+    out["converged"][index] = done[rows]
     out["span_bound"][index] = span_bound
     out["off_span"][index] = off_span
     out["off_span_max"][index] = np.maximum(out["off_span_max"][index], off_span)
@@ -217,17 +233,60 @@ def _check(state: _Active, iteration: int, out: dict[str, NDArray]) -> NDArray[n
     return done
 
 
-def _run_steps(state: _Active, count: int) -> None:
+def _schedule(
+    state: _Active,
+    due: NDArray[np.bool_],
+    iteration: int,
+    out: dict[str, NDArray],
+    *,
+    check_every: int,
+    max_iter: int,
+    every_iterate: bool,
+) -> None:
+    """Set the next check of the problems just checked, each from its own history only (so a
+    batch returns what one run per problem returns): every ``check_every`` steps while within
+    :data:`NEAR` of its tolerance, else :func:`check_interval`; never past ``max_iter``."""
+    interval = check_interval(check_every, iteration, every_iterate=every_iterate)
+    if state.tol is not None:
+        near = out["bound"][state.index[due]] <= NEAR * state.tol[due]
+        interval = np.where(near, check_every, interval)
+    state.next_check[due] = np.minimum(iteration + interval, max_iter)
+
+
+CHECK_FRACTION = 8
+"""Checks come at least every ``1/CHECK_FRACTION`` of the steps taken so far: a run certified at
+step ``k`` stops by step ``k(1 + 1/8)``, and a run of ``K`` steps makes ``O(8 log K)`` checks,
+not ``K/check_every`` (a check costs about as much as ten steps of one small problem)."""
+
+NEAR = 1e3
+"""Within ``NEAR·tol`` checks come every ``check_every`` steps again: close to the limit the
+certificate meets its rounding floor and passes at some iterates only, so sparse checks there
+would miss the first certified one."""
+
+TRACE_BLOCK = 256
+"""Iterates buffered per block when every iterate's drift is measured (memory ``256·B·d`` floats)."""
+
+
+def check_interval(check_every: int, iteration: int, *, every_iterate: bool = False) -> int:
+    """Steps until the next check: ``check_every`` at first, then ``iteration/CHECK_FRACTION``
+    (at most :data:`TRACE_BLOCK` when every iterate is buffered)."""
+    interval = max(check_every, iteration // CHECK_FRACTION)
+    return min(interval, max(check_every, TRACE_BLOCK)) if every_iterate else interval
+
+
+def _run_steps(state: _Active, count: int, *, every_iterate: bool = False) -> FloatArray | None:
     """``count`` in-place steps ``w ← w − (η/n) X (σ(Xᵀw) − t)`` on every active problem, with
     ``σ(z) = 1/(1 + e^{−z})`` (a few ulps from exact for every ``z``; ``e^{−z}`` may overflow to
     ``inf``, giving ``σ = 0`` as it should) from ``−Xᵀw``, in SIMD ufuncs (``scipy.special.expit``
-    is a scalar loop, ≈ 10× slower here)."""
+    is a scalar loop, ≈ 10× slower here). With ``every_iterate`` the iterates are buffered and
+    the largest ``‖P⊥(w_k − w_0)‖`` per problem is returned (one stacked product per block)."""
     w = state.w
     negated = state.certificate.negated
     residual = np.empty(state.targets.shape)
     update = np.empty(w.shape)
+    trace = np.empty((count, *w.shape)) if every_iterate else None
     with np.errstate(over="ignore"):
-        for _ in range(count):
+        for k in range(count):
             np.matmul(negated, w[..., None], out=residual[..., None])
             np.exp(residual, out=residual)
             residual += 1.0
@@ -235,3 +294,11 @@ def _run_steps(state: _Active, count: int) -> None:
             residual -= state.targets
             np.matmul(state.scaled, residual[..., None], out=update[..., None])
             w -= update
+            if trace is not None:
+                trace[k] = w
+    if trace is None:
+        return None
+    moved = trace - state.w0
+    basis, basis_t = state.certificate.basis, state.certificate.basis_t
+    off = moved - np.einsum("bij,kbj->kbi", basis, np.einsum("bij,kbj->kbi", basis_t, moved))
+    return np.sqrt(np.max(np.einsum("kbi,kbi->kb", off, off), axis=0))
