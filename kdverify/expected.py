@@ -188,7 +188,8 @@ def p_of_student_angle(family: Family, students: FloatArray) -> FloatArray:
     beta = family.student_angle(students)
     aligned = ~np.isnan(beta) & (beta < HALF_PI)
     values = np.ones(beta.shape)
-    values[aligned] = family.p_bounds(beta[aligned])[1]
+    if np.any(aligned):
+        values[aligned] = family.p_bounds(beta[aligned])[1]
     return values
 
 

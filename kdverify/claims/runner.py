@@ -237,6 +237,13 @@ class _TimeUp(BaseException):
     so hypothesis stops at once instead of treating it as a failing example)."""
 
 
+def _first_finding(group: BaseExceptionGroup) -> BaseException:
+    """The failure a search reports when hypothesis found several: a violation of the claim
+    before a crash of its check (both shrunk; the crash is kept as the group's context)."""
+    violations, rest = group.split(Violation)
+    return (violations or rest or group).exceptions[0]
+
+
 def anytime_alpha(alpha: float, k: int) -> float:
     """The share of a pair's false-alarm budget ``alpha`` spent on its ``k``-th check (``k ≥ 1``)
     when the number of checks is not known in advance: ``alpha/(k(k+1))``, which sums to ``alpha``."""
@@ -320,7 +327,10 @@ def search(
     # Key the example database by claim and family, not by this closure's source code.
     test._hypothesis_internal_database_key = database_key(claim.id, family)  # type: ignore[attr-defined]
     try:
-        test()
+        try:
+            test()
+        except BaseExceptionGroup as group:  # hypothesis found several distinct failures
+            raise _first_finding(group) from group
     except Violation as violation:
         result.verdict = "falsified"
         result.counterexample, result.evidence = violation.instance, violation.evidence
