@@ -18,7 +18,7 @@ Estimated, for any family: Monte Carlo over training sets with an exact confiden
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import partial
 from typing import Any
@@ -49,6 +49,7 @@ __all__ = [
     "exact_expected_p_angle",
     "exact_expected_risk",
     "p_of_student_angle",
+    "span_expectation",
     "student_risks_and_p_angles",
 ]
 
@@ -81,12 +82,12 @@ def _p_angle_indicators(dist: Discrete, student: RationalVector) -> list[bool]:
     return [s <= sin2_beta for s in dist.boundary_sin2]
 
 
-def _span_table(dist: Discrete) -> tuple[np.ndarray, list[RationalSpan]]:
+def _span_table(dim: int, support: Sequence[RationalVector]) -> tuple[np.ndarray, list[RationalSpan]]:
     """The index of ``span{a_j : j ∈ S}`` for every subset ``S`` (bit ``j`` ↔ point ``j``)."""
-    spans = [RationalSpan(dist.dim)]
+    spans = [RationalSpan(dim)]
     index = {spans[0]: 0}
-    span_of = np.zeros(1 << dist.support_size, dtype=np.int64)
-    for j, point in enumerate(dist.support):
+    span_of = np.zeros(1 << len(support), dtype=np.int64)
+    for j, point in enumerate(support):
         parents, inverse = np.unique(span_of[: 1 << j], return_inverse=True)
         children = []
         for parent in parents:
@@ -127,19 +128,37 @@ def _exact_expectation(
     """``E v(ŵ_X)`` for ``v(ŵ) = Σ_j q_j quantity(ŵ)_j`` by the integer Möbius sums (module doc)."""
     if not isinstance(dist, Discrete):
         raise InvalidArgument(f"dist={dist!r} must be a Discrete distribution for exact sums.")
+    value = span_expectation(
+        dist.dim,
+        dist.support,
+        dist.exact_weights,
+        n,
+        lambda span: quantity(dist, exact_student(span, dist.exact_w_star, temperature=temperature, w0=w0)),
+    )
+    exact = dist.is_exact and is_float_free(temperature) and is_float_free(w0)
+    return value if exact else float(value)
+
+
+def span_expectation(
+    dim: int,
+    support: Sequence[RationalVector],
+    weights: Sequence[Fraction],
+    n: int,
+    counted: Callable[[RationalSpan], Sequence[bool]],
+) -> Fraction:
+    """``E Σ_j q_j counted(span X)_j`` over ``n`` i.i.d. draws of the support points ``a_j`` with
+    weights ``q_j``, exactly (module docstring): for any student that depends on the training set
+    only through its span (``counted`` says which support points count for the student of a span)."""
     n = positive_int("n", n)
-    m = dist.support_size
+    m = len(support)
     if m > MAX_SUPPORT:
         raise InvalidArgument(
             f"the support has m={m} points; exact expectations visit all 2^m subsets and are "
             f"limited to m <= {MAX_SUPPORT}. Use estimate_expected_risk instead."
         )
-    span_of, spans = _span_table(dist)
-    counts, denominator = _integer_weights(dist.exact_weights)
-    per_span = []
-    for span in spans:
-        student = exact_student(span, dist.exact_w_star, temperature=temperature, w0=w0)
-        per_span.append(sum(c for c, counted in zip(counts, quantity(dist, student), strict=True) if counted))
+    span_of, spans = _span_table(dim, support)
+    counts, denominator = _integer_weights(tuple(weights))
+    per_span = [sum(c for c, hit in zip(counts, counted(span), strict=True) if hit) for span in spans]
     # |Ṽ(U)| ≤ 2^m·D and a group sums at most 2^m of them: int64 unless D is huge (float weights).
     dtype: Any = np.int64 if denominator * 4**m < 2**62 else object
     table = _superset_moebius(np.asarray(per_span, dtype=dtype)[span_of], m)
@@ -148,9 +167,7 @@ def _exact_expectation(
     grouped = np.zeros(len(levels), dtype=dtype)
     np.add.at(grouped, inverse, table)
     numerator = sum(int(c) ** n * int(g) for c, g in zip(levels, grouped, strict=True) if g)
-    value = Fraction(numerator, denominator ** (n + 1))
-    exact = dist.is_exact and is_float_free(temperature) and is_float_free(w0)
-    return value if exact else float(value)
+    return Fraction(numerator, denominator ** (n + 1))
 
 
 def exact_expected_risk(

@@ -70,6 +70,9 @@ def _sides(certificate: dict, ties: str) -> tuple[sp.Rational, sp.Rational]:
     bound of ``risk-bound-with-init`` (``min_θ [p(θ) + p(π/2 − θ)^n]``, no ties in it) is the
     library's, checked elsewhere."""
     instance, claim = certificate["instance"], certificate["claim"]
+    if claim == "multiclass-monotone-risk-expected":
+        size = int(instance["n"])
+        return _softmax_expected(instance, size + 1, ties), _softmax_expected(instance, size, ties)
     params, temperature, w0 = instance["family_params"], _rational(instance["temperature"]), instance.get("w0")
 
     def distilled(data: list) -> sp.Matrix:
@@ -133,3 +136,26 @@ def _max_margin(params: dict, data: list) -> sp.Matrix:
             if all(m >= 0 for m in multipliers) and all((sp.Matrix(row).T * w)[0] >= 1 for row in distinct):
                 return w
     raise AssertionError("no active set satisfies the KKT conditions")
+
+
+def _softmax_expected(instance: dict, n: int, ties: str) -> sp.Rational:
+    """``E R_n`` of the softmax student ``P W*C/T`` (THEORY.md §8.1, ``W₀ = 0``) over all n-tuples of
+    support points, ``P`` from a pseudo-inverse; a support point is an error where the student's top
+    classes are not exactly the teacher's (``ties == "error"``) or do not include it."""
+    w_star = sp.Matrix([[_rational(x) for x in row] for row in instance["w_star"]])
+    classes = w_star.cols
+    centred = w_star * (sp.eye(classes) - sp.ones(classes, classes) / classes) / _rational(instance["temperature"])
+    points, weights = instance["points"], instance["weights"]
+    total = sp.Rational(0)
+    for chosen in itertools.product(range(len(points)), repeat=n):
+        matrix = sp.Matrix.hstack(*(_matrix(points[i]) for i in chosen))
+        student = matrix * (matrix.T * matrix).pinv() * matrix.T * centred
+        risk = sp.Rational(0)
+        for point, weight in zip(points, weights, strict=True):
+            teacher, scores = list(w_star.T * _matrix(point)), list(student.T * _matrix(point))
+            top = [k for k, score in enumerate(scores) if score == max(scores)]
+            label = teacher.index(max(teacher))
+            if (top != [label]) if ties == "error" else (label not in top):
+                risk += _rational(weight)
+        total += sp.prod([_rational(weights[i]) for i in chosen]) * risk
+    return total

@@ -30,6 +30,7 @@ THEORY_IDS = (
     "rate-margin",
     "rate-polynomial",
     "exact-certificate",
+    "multiclass-limit",
 )
 
 

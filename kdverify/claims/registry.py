@@ -16,6 +16,7 @@ from kdverify.errors import InvalidArgument
 __all__ = ["CLAIM_IDS", "GROUPS", "all_claims", "claims_in_group", "get_claim", "group_of"]
 
 GROUPS = ("calculus", "optimisation", "geometry", "risk", "monotonicity")
+GROUPS += ("multiclass",)
 
 # THEORY.md §3, in its order: the public vocabulary of the CLI, the JSON output and the tests.
 CLAIM_IDS = (
@@ -37,6 +38,7 @@ CLAIM_IDS = (
     "temperature-monotone",
     "distill-beats-hard-expected",
 )
+CLAIM_IDS += ("multiclass-optimization-bias", "multiclass-monotone-risk-expected")  # THEORY.md §8.1
 
 
 @cache

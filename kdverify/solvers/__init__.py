@@ -19,6 +19,7 @@ from kdverify.solvers.hard_label import (
     train_hard_label,
 )
 from kdverify.solvers.newton import newton_refine
+from kdverify.solvers.softmax import SoftmaxTeacher, softmax_limit
 from kdverify.solvers.train import (
     METHODS,
     TrainingResult,
@@ -26,6 +27,7 @@ from kdverify.solvers.train import (
     fit_deep,
     fit_distilled,
     fit_hard_label,
+    fit_softmax,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "DescentResult",
     "FlowResult",
     "MaxMarginResult",
+    "SoftmaxTeacher",
     "TrainingResult",
     "balance_defect",
     "balanced_init",
@@ -41,6 +44,7 @@ __all__ = [
     "fit_deep",
     "fit_distilled",
     "fit_hard_label",
+    "fit_softmax",
     "flow_distilled",
     "gradient_descent",
     "gradient_flow",
@@ -48,6 +52,7 @@ __all__ = [
     "max_margin",
     "newton_refine",
     "small_init",
+    "softmax_limit",
     "train_deep",
     "train_deep_distilled",
     "train_distilled",

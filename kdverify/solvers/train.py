@@ -35,7 +35,7 @@ from scipy.optimize import nnls
 
 from kdverify._validation import FloatArray, as_data, as_float_array, positive_float, positive_int
 from kdverify.errors import InvalidArgument
-from kdverify.linalg import SpanProjector
+from kdverify.linalg import SpanProjector, span_projector
 from kdverify.solvers._common import (
     EPS,
     Certificate,
@@ -49,6 +49,14 @@ from kdverify.solvers.deep import balanced_init, small_init, train_deep_distille
 from kdverify.solvers.descent import gradient_descent
 from kdverify.solvers.hard_label import hard_label_descent, max_margin
 from kdverify.solvers.newton import newton_refine
+from kdverify.solvers.softmax import (
+    SoftmaxTeacher,
+    broadcast_start,
+    softmax_certificate,
+    softmax_descent,
+    softmax_limit,
+    softmax_newton,
+)
 from kdverify.teacher import Teacher
 
 __all__ = [
@@ -58,6 +66,7 @@ __all__ = [
     "fit_deep",
     "fit_distilled",
     "fit_hard_label",
+    "fit_softmax",
 ]
 
 METHODS = ("auto", "gd")
@@ -429,3 +438,74 @@ def fit_deep(
         student="deep",
         certificate="‖w − deep_limit(v)‖ ≤ span_bound + ‖v‖·first_layer_drift (converged: span_bound ≤ tol)",
     )
+
+
+SOFTMAX_GD = "softmax gradient descent"
+
+
+def fit_softmax(
+    data: ArrayLike,
+    teacher: SoftmaxTeacher,
+    w0: ArrayLike | None = None,
+    *,
+    method: str = "auto",
+    tol: ArrayLike | None = None,
+    rtol: float = 1e-9,
+    step_fraction: float = 1.0,
+    max_iter: int = 20_000,
+    check_every: int = 10,
+    newton_iter: int = 50,
+    finish: bool = True,
+) -> TrainingResult:
+    """The softmax student's certified limit (THEORY.md §8.1), for one set ``(d, n)`` or a batch.
+
+    ``auto``: the closed form ``P W*C/T + P W_011ᵀ/K + P⊥W_0``, certified; students the certificate
+    refuses get at most ``newton_iter`` damped Newton steps in ``W_0 + span X`` (rows summing as
+    ``W_0``'s). ``gd``: batched literal gradient descent (step ``step_fraction·2n/λ_max(XXᵀ)``, at
+    most ``max_iter`` steps, certified every ``check_every``), then Newton for what it leaves when
+    ``finish``. The certificate (:func:`~kdverify.solvers.softmax.softmax_certificate`, which does not
+    use the closed form) decides: ``converged`` means ``bound ≤ tol``, default
+    ``rtol·max(1, ‖W_∞‖_F)``. ``w`` is ``(B, d, K)`` (``(d, K)`` for one set).
+
+    >>> result = fit_softmax(np.eye(3)[:, :2], SoftmaxTeacher(np.eye(3)), method="gd")
+    >>> bool(result.converged), str(result.method), np.round(result.w, 3).tolist()[2]
+    (True, 'softmax gradient descent', [0.0, 0.0, 0.0])
+    """
+    method = _check_method(method)
+    if not isinstance(teacher, SoftmaxTeacher):
+        raise InvalidArgument(f"teacher={teacher!r} must be a kdverify.solvers.softmax.SoftmaxTeacher.")
+    newton_iter = positive_int("newton_iter", newton_iter, min_value=0)
+    points = as_data("data", data, dim=teacher.dim, batched=True)
+    single = points.ndim == 2
+    points = points[None] if single else points
+    shape = (points.shape[0], teacher.dim, teacher.classes)
+    start = broadcast_start(w0, shape)
+    limit = softmax_limit(points, teacher, start)
+    tolerance = resolve_tolerance(tol, rtol, np.sqrt(np.sum(limit**2, axis=(-2, -1))))
+    if method == "auto":
+        w, iterations = limit, np.zeros(shape[0], dtype=np.int64)
+        bound = softmax_certificate(w, start, points, teacher, span_projector(points))
+        labels = np.full(shape[0], CLOSED_FORM, dtype=object)
+    else:
+        run = softmax_descent(
+            points, teacher, start, tolerance, step_fraction=step_fraction, max_iter=max_iter, check_every=check_every
+        )
+        w, bound, iterations = run.w, run.bound, run.iterations
+        labels = np.full(shape[0], SOFTMAX_GD, dtype=object)
+    left = np.flatnonzero(~(bound <= tolerance))
+    if left.size and newton_iter > 0 and (finish or method == "auto"):
+        refined = softmax_newton(points[left], teacher, w[left], start[left], tolerance[left], max_iter=newton_iter)
+        w[left], bound[left] = refined.w, refined.bound
+        iterations[left] += refined.iterations
+        labels[left] = labels[left] + NEWTON
+    return TrainingResult(
+        w=unbatch(w, single),
+        bound=unbatch(bound, single),
+        tol=unbatch(tolerance, single),
+        converged=unbatch(bound <= tolerance, single),
+        method=unbatch(labels.astype(str), single),
+        iterations=unbatch(iterations, single),
+        student="softmax",
+        certificate="‖W − W_∞‖_F ≤ ‖XᵀWC − XᵀW*C/T‖/σ_min⁺ + ‖P⊥(W − W0)‖ + ‖(W − W0)1‖/√K + rounding",
+    )
+

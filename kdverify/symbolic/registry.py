@@ -29,6 +29,7 @@ _MODULE_OF = {
     "rate-margin": "rates",
     "rate-polynomial": "rates",
     "exact-certificate": "certificate",
+    "multiclass-limit": "multiclass",
 }
 
 
