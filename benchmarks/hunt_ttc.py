@@ -105,12 +105,18 @@ def export(commit: str, into: str) -> Path:
     return Path(into)
 
 
-def hunt_ttc(before: str = BEFORE, cap: float = 120.0, claims: list[str] | None = None) -> dict[str, Any]:
-    """Every stored certificate's pair (of ``claims``, when given) hunted on ``before`` and on this tree."""
+def hunt_ttc(
+    before: str = BEFORE, cap: float = 120.0, claims: list[str] | None = None, out: str | None = None
+) -> dict[str, Any]:
+    """Every stored certificate's pair (of ``claims``, when given) hunted on ``before`` and on this
+    tree; the figures so far are written to ``out`` (JSON) after every pair."""
+    from kdverify.jsonio import write_json_atomic
+
     stored = [json.loads(path.read_text()) for path in (ROOT / "kdverify" / "certificates").glob("*.json")]
     pairs = sorted((c["claim"], c["family"]) for c in stored if not claims or c["claim"] in claims)
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    result = {"before": before, "after": head.stdout.strip(), "cap_seconds": cap, "seed": 0, "pairs": rows}
     with tempfile.TemporaryDirectory(prefix="kdverify-before-") as directory:
         old = export(before, directory)
         for claim_id, family in pairs:
@@ -121,7 +127,9 @@ def hunt_ttc(before: str = BEFORE, cap: float = 120.0, claims: list[str] | None 
                 shown = f"{found['seconds']:.2f} s, {found['examples']} examples" if found else f"> cap ({cap:g} s)"
                 print(f"  {claim_id:28s} {family:14s} {name:6s} {shown} [{row[name]['verdict']}]", flush=True)
             rows.append(row)
-    return {"before": before, "after": head.stdout.strip(), "cap_seconds": cap, "seed": 0, "pairs": rows}
+            if out:
+                write_json_atomic(out, result)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,10 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(one_hunt(*args.one, cap=args.cap, out=args.out)))
         return 0
-    from kdverify.jsonio import write_json_atomic
-
-    result = hunt_ttc(args.before, args.cap, args.claim)
-    write_json_atomic(args.out, result)
+    hunt_ttc(args.before, args.cap, args.claim, args.out)
     print(f"wrote {args.out}")
     return 0
 
