@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal, cast, overload
 
 import numpy as np
@@ -247,7 +247,7 @@ def gaussian_mixture_parameters(
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def family_parameters(family: str) -> st.SearchStrategy[dict[str, Any]]:
     """JSON parameters of ``family`` (one of :data:`FAMILY_NAMES`), shrinking toward low dimension;
     :func:`build_family` turns them into the family object. One strategy object per family
