@@ -16,7 +16,7 @@ Engines, all running the same iterations:
   (the formula of :func:`kdverify.limits.span_error_bound` with its constants computed once per
   problem, as the batched engine does, checked every 10 steps), then
   :func:`kdverify.solvers.newton_refine` called on one problem at a time;
-- ``torch-loop``: the same loop in PyTorch on the CPU, when torch is installed.
+- ``torch-loop``: the loop in PyTorch (:mod:`benchmarks.loops`), when torch is installed.
 
 The machine is shared, so the engines are interleaved: for each n the chunked engine, the
 one-batch engine and the loop run one after the other, and every phase records wall-clock and
@@ -30,24 +30,27 @@ rounding, not bit for bit; both are certified to the same tolerance.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-from scipy import special
 
+from benchmarks.loops import (
+    CHECK_EVERY,
+    MISSING,
+    RTOL,
+    load_torch,
+    loop_distilled,
+    loop_hard,
+    torch_distilled,
+    torch_hard,
+)
 from kdverify.distributions import Isotropic
 from kdverify.experiments import students as batched
-from kdverify.limits import _gamma
-from kdverify.linalg import span_projector
 from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine
 from kdverify.solvers.train import chunk_size
-
-RTOL = 1e-9
-CHECK_EVERY = 10
 
 
 def workload(dim: int, sizes: list[int], trials: int, seed: int) -> list[tuple[int, np.ndarray, Any]]:
@@ -130,82 +133,24 @@ def loop_case(n: int, data: np.ndarray, teacher: Any, training: batched.Training
     clock.per_n.append(row)
 
 
-class LoopResult(NamedTuple):
-    """One problem of the per-trial loop: the student, its certified distance to the limit,
-    whether that is within tolerance, and the gradient steps taken."""
-
-    w: np.ndarray
-    bound: float
-    certified: bool
-    steps: int
-
-
-def loop_distilled(data: np.ndarray, logits: np.ndarray, target: np.ndarray, max_iter: int) -> LoopResult:
-    """kdverify's gradient descent for one problem, in plain numpy: step ``1/L_max``, the
-    certificate ``span_error_bound + ‖P⊥w‖ + ‖P − P̃‖·‖w‖ ≤ tol`` every ``CHECK_EVERY`` steps,
-    with its constants (``−Xᵀ``, ``|X|ᵀ``, basis, ``σ̃_min⁺ − E``) computed once, as
-    :class:`kdverify.solvers._common.Certificate` does for a batch; at most ``max_iter`` steps."""
-    dim, n = data.shape
-    projector = span_projector(data)
-    step = 4 * n / projector.largest_eigenvalue
-    tol = RTOL * max(1.0, float(np.linalg.norm(projector.project(target))))
-    negated, basis = np.ascontiguousarray(-data.T), projector.basis
-    magnitude, basis_t = np.abs(negated), np.ascontiguousarray(basis.T)
-    lower, subspace = float(projector.smallest_singular_lower_bound), float(projector.subspace_error)
-    factor, rounding = 1 + _gamma(n + 2), _gamma(2 * dim + 2)
-    transposed, scaled, soft = np.ascontiguousarray(data.T), data * (step / n), special.expit(logits)
-    w = np.zeros(dim)
-    for done in range(0, max_iter + 1, CHECK_EVERY):
-        span = np.inf
-        if lower > 0:
-            residual, size = np.linalg.norm(negated @ w + logits), np.linalg.norm(magnitude @ np.abs(w))
-            span = float(factor * (residual + rounding * size) / lower)
-        bound = span + np.linalg.norm(w - basis @ (basis_t @ w)) + subspace * np.linalg.norm(w)
-        if bound <= tol or done + CHECK_EVERY > max_iter:
-            return LoopResult(w, float(bound), bool(bound <= tol), done)
-        for _ in range(CHECK_EVERY):
-            w -= scaled @ (special.expit(transposed @ w) - soft)
-    raise AssertionError("unreachable: the loop returns at its last check")
-
-
-def loop_hard(data: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
-    """Hard-label gradient descent for one problem, in plain numpy (no diagnostics)."""
-    n = data.shape[1]
-    step = 4 * n / float(np.linalg.norm(data, 2) ** 2)
-    transposed, scaled, w = np.ascontiguousarray(data.T), data * (step / n), np.zeros(data.shape[0])
-    for _ in range(iterations):
-        w -= scaled @ (special.expit(transposed @ w) - labels)
-    return w
-
-
-def run_torch_loop(cases: list, training: batched.Training) -> dict[str, Any]:
-    """The numpy loop's GD phases in PyTorch (CPU, float64); skipped without torch."""
-    try:
-        torch = importlib.import_module("torch")
-    except ImportError:
-        return {"skipped": "torch is not installed (not installed on purpose on this machine)"}
-    torch.set_num_threads(1)
-    seconds = {"distilled_gd": 0.0, "hard_gd": 0.0}
+def run_torch_loop(cases: list, training: batched.Training, scale: float) -> dict[str, Any]:
+    """The loop in PyTorch (:func:`benchmarks.loops.torch_distilled`, ``torch_hard``; no Newton
+    finish: what it leaves uncertified after ``max_iter`` steps is counted), times extrapolated by
+    ``scale`` as the numpy loop's; skipped without torch."""
+    torch = load_torch()
+    if torch is None:
+        return {"skipped": MISSING}
+    clock = Clock()
+    uncertified = 0
     for _, data, teacher in cases:
         for points in data:
-            x = torch.from_numpy(points)
-            soft = torch.sigmoid(torch.from_numpy(teacher.logits(points)))
-            labels = torch.from_numpy(teacher.hard_labels(points))
-            scaled = x * (4.0 / float(np.linalg.norm(points, 2) ** 2))
-            for key, targets, count in (
-                ("distilled_gd", soft, training.max_iter),
-                ("hard_gd", labels, training.hard_iterations),
-            ):
-                w = torch.zeros(points.shape[0], dtype=torch.float64)
-                started = time.perf_counter()
-                for _ in range(count):
-                    w -= scaled @ (torch.sigmoid(x.T @ w) - targets)
-                seconds[key] += time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "total": sum(seconds.values()),
-        "note": "no certificate checks: a fixed budget of max_iter steps",
-    }
+            with clock("distilled_gd"):
+                result = torch_distilled(torch, points, teacher.logits(points), teacher.target, training.max_iter)
+            uncertified += not result.certified
+            labels = teacher.hard_labels(points)
+            with clock("hard_gd"):
+                torch_hard(torch, points, labels, training.hard_iterations)
+    return {**clock.summary(scale), "uncertified": uncertified}
 
 
 def matmul_gflops(size: int = 2000, repeats: int = 3) -> float:
@@ -252,9 +197,7 @@ def risk_curve_benchmark(
     log(f"batched engine: {engine['total']:.1f} s {engine['seconds']}")
     log(f"batched, one chunk of {trials}: {one_chunk['total']:.1f} s")
     log(f"numpy loop ({loop_trials} trials/n, ×{scale:g}): {numpy_loop['total']:.1f} s {numpy_loop['seconds']}")
-    torch_loop = run_torch_loop(workload(dim, sizes, loop_trials, seed), training)
-    if "total" in torch_loop:
-        torch_loop["extrapolated_total"] = torch_loop["total"] * scale
+    torch_loop = run_torch_loop(workload(dim, sizes, loop_trials, seed), training, scale)
 
     def speedups(key: str) -> dict[str, float | None]:
         loop_phases, engine_phases = numpy_loop[key], engine[key]

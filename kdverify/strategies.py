@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal, cast, overload
 
 import numpy as np
@@ -247,9 +247,12 @@ def gaussian_mixture_parameters(
     }
 
 
+@cache
 def family_parameters(family: str) -> st.SearchStrategy[dict[str, Any]]:
     """JSON parameters of ``family`` (one of :data:`FAMILY_NAMES`), shrinking toward low dimension;
-    :func:`build_family` turns them into the family object."""
+    :func:`build_family` turns them into the family object. One strategy object per family
+    (strategies are immutable): instance strategies call this at every draw, and a new object
+    would be built and validated by hypothesis every time."""
     dims = st.integers(2, 6)
     strategies: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         "isotropic": st.fixed_dictionaries({"dim": dims, "radius": st.sampled_from(("gaussian", "sphere"))}),
