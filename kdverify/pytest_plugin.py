@@ -63,17 +63,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("kdverify_profile", "default for --kdverify-profile", default="")
 
 
+_previous = pytest.StashKey[str]()
+"""The hypothesis profile that was active before the plugin loaded one, restored at the end."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     name = config.getoption("kdverify_profile") or config.getini("kdverify_profile") or None
     if name is None:
         return
     choose_profile(str(name))
     if config.getoption("hypothesis_profile", None) is None:
+        config.stash[_previous] = settings.get_current_profile_name()
         settings.load_profile(hypothesis_profile_name(current_profile()))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     choose_profile(None)
+    if _previous in config.stash:
+        settings.load_profile(config.stash[_previous])
 
 
 def pytest_report_header(config: pytest.Config) -> str:

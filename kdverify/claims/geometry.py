@@ -25,7 +25,7 @@ from kdverify.claims._instances import (
     sized_families,
 )
 from kdverify.claims._ties import tie_aware_comparison
-from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.optimisation import not_converged
 from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete, Ties
 from kdverify.errors import NotConverged
@@ -34,7 +34,7 @@ from kdverify.expected import exact_expected_risk
 from kdverify.limits import linear_limit
 from kdverify.linalg import SpanProjector
 from kdverify.numerics import angle, line_angles
-from kdverify.solvers import hard_label_descent, max_margin
+from kdverify.solvers import UserTrainer, hard_label_descent, max_margin
 from kdverify.strategies import family_parameters
 from kdverify.teacher import Teacher
 
@@ -47,12 +47,17 @@ def certified_angle_error(w: np.ndarray, distance: float) -> float | None:
 
 
 def check_angle_lemma(
-    instance: Instance, budget: Budget, *, aligned: Callable[[np.ndarray], float] = np.min
+    instance: Instance,
+    budget: Budget,
+    *,
+    aligned: Callable[[np.ndarray], float] = np.min,
+    trainer: UserTrainer | None = None,
 ) -> Evidence:
     """From ``w0 = 0``: the trained student's angle to ``w*`` is at most ``min_i α(x_i)``
-    (``aligned`` of the points' angles), up to the angle its certified distance allows."""
+    (``aligned`` of the points' angles), up to the angle its certified distance allows (a user's
+    ``trainer``: the distance it promises)."""
     case = Case.from_instance(instance)
-    descent = case.train(budget)
+    descent = case.student(budget, trainer)
     slack = certified_angle_error(descent.w, float(descent.bound)) if descent.converged else None
     if slack is None:
         return not_converged("gradient descent", int(descent.iterations))
@@ -130,6 +135,7 @@ ANGLE_CLAIMS = (
         instances=lambda family: problems(family, init=False, min_rank=2, deficient=True),
         check=check_angle_lemma,
         content=STRICT_ANGLE,
+        trainer_check=TrainerCheck(lambda trainer: partial(check_angle_lemma, trainer=trainer)),
         mutants=(
             Mutant(
                 "half-angle",

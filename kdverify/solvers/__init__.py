@@ -22,10 +22,12 @@ from kdverify.solvers.newton import newton_refine
 from kdverify.solvers.train import (
     METHODS,
     TrainingResult,
+    UserTrainer,
     certify_distilled,
     fit_deep,
     fit_distilled,
     fit_hard_label,
+    fit_user,
 )
 
 __all__ = [
@@ -35,12 +37,14 @@ __all__ = [
     "FlowResult",
     "MaxMarginResult",
     "TrainingResult",
+    "UserTrainer",
     "balance_defect",
     "balanced_init",
     "certify_distilled",
     "fit_deep",
     "fit_distilled",
     "fit_hard_label",
+    "fit_user",
     "flow_distilled",
     "gradient_descent",
     "gradient_flow",
