@@ -15,7 +15,15 @@ from hypothesis.database import ExampleDatabase
 
 from kdverify.errors import InvalidArgument
 
-__all__ = ["HYPOTHESIS_PREFIX", "PROFILES", "Profile", "choose_profile", "current_profile", "get_profile", "hypothesis_profile_name"]
+__all__ = [
+    "HYPOTHESIS_PREFIX",
+    "PROFILES",
+    "Profile",
+    "choose_profile",
+    "current_profile",
+    "get_profile",
+    "hypothesis_profile_name",
+]
 
 DEFAULT_DELTA = 1e-3
 

@@ -245,7 +245,7 @@ def enumerated_hard_risk(distribution: Discrete, n: int, *, ties: Ties = "error"
     total = Fraction(0)
     for drawn, probability in probabilities.items():
         labels = [int(distribution.teacher_signs[i]) for i in drawn]
-        multipliers = max_margin(distribution.points[:, list(drawn)], labels).multipliers
+        multipliers = max_margin(distribution.points[list(drawn)].T, labels).multipliers
         # Only a guess: any threshold is safe, since a wrong active set is refused exactly below.
         active = np.flatnonzero(multipliers > 1e-9 * np.max(multipliers))
         w = max_margin_on_active_set([distribution.support[i] for i in drawn], labels, active.tolist())
