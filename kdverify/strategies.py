@@ -80,8 +80,9 @@ def data_sets(
     values spread by more than ``max_condition`` are filtered out (keep it moderate when a check
     runs gradient descent: THEORY.md §6).
 
-    >>> data_sets(dim=3, max_size=4).example().shape[0]
-    3
+    >>> from hypothesis import find
+    >>> find(data_sets(dim=3, max_size=4), lambda data: True).shape  # the simplest data set: one point
+    (3, 1)
 
     Shrinks toward ``d = min_dim``, ``n = min_size``, rank ``min_rank`` and coordinates near 0.
     """

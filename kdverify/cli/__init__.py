@@ -15,7 +15,7 @@ from collections.abc import Sequence  # noqa: E402
 
 from kdverify.errors import KDVerifyError  # noqa: E402
 
-__all__ = ["main"]
+__all__ = ["EXIT_USAGE", "VERB_MODULES", "build_parser", "main"]
 
 VERB_MODULES = ("families", "bound", "derive", "list_claims", "check", "hunt", "replay", "selftest", "curve", "report")
 
