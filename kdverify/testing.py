@@ -107,7 +107,8 @@ class ClaimCase:
         if result.verdict == "falsified":
             certificate = json.dumps(certificate_payload(result), indent=1, sort_keys=True)
             if self.trainer is not None:
-                raise AssertionError(f"TRAINER FAILS: {subject}: {result.evidence.summary()}\n{certificate}")
+                shown = result.evidence.summary() if result.evidence else ""
+                raise AssertionError(f"TRAINER FAILS: {subject}: {shown}\n{certificate}")
             if claim.status == "theorem":
                 raise AssertionError(f"THEOREM FALSIFIED: {subject}\n{certificate}")
             # A new counterexample to an open claim fails the run until it is stored: the verdict of

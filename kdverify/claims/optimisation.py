@@ -100,7 +100,8 @@ def check_linear_bias(
         distance = float(np.linalg.norm(student.w - limit))
         return ratio_evidence(
             {"trainer": (distance, float(student.bound) + case.closed_form_error())},
-            promise=student.certificate,
+            trainer=trainer.name,
+            promise=f"‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)",
             rank=int(case.projector.rank),
         )
     descent = case.train(budget)

@@ -76,8 +76,7 @@ def bound_check(
     def check(instance: Instance, budget: Budget) -> Evidence:
         distribution = distribution_of(instance)
         n, temperature, w0 = int(instance["n"]), instance["temperature"], instance.get("w0")
-        exact = isinstance(distribution, Discrete) and distribution.is_exact
-        if exact and trainer is None:
+        if trainer is None and isinstance(distribution, Discrete) and distribution.is_exact:
             if exact_bound is None:
                 return Evidence(None, "no exact form of the bound", "<=", "bound")
             risks = {
@@ -93,8 +92,8 @@ def bound_check(
                     details,
                 )
             return tie_aware_comparison(lambda ties: (risks[ties], bound), {"expected_p_angle": p_angle})
-        if exact and exact_bound is not None:
-            value = float(exact_bound(distribution, n))  # type: ignore[arg-type]
+        if isinstance(distribution, Discrete) and distribution.is_exact and exact_bound is not None:
+            value = float(exact_bound(distribution, n))
         elif numeric_bound is not None:
             value = numeric_bound(distribution, n)
         else:

@@ -503,5 +503,13 @@ def fit_user(trainer: UserTrainer, data: ArrayLike, teacher: Teacher) -> Trainin
 
 def _first(result: TrainingResult) -> TrainingResult:
     """The result of a one-problem batch as a single problem's."""
-    first = (result.w, result.bound, result.tol, result.converged, result.method, result.iterations)
-    return TrainingResult(*(array[0] for array in first), result.student, result.certificate)
+    return TrainingResult(
+        w=result.w[0],
+        bound=result.bound[0],
+        tol=result.tol[0],
+        converged=result.converged[0],
+        method=result.method[0],
+        iterations=result.iterations[0],
+        student=result.student,
+        certificate=result.certificate,
+    )
