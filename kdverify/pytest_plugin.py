@@ -12,12 +12,14 @@ solver iterations) and, unless ``--hypothesis-profile`` is given, loads the hypo
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import HealthCheck, settings
 
 from kdverify.profiles import PROFILES, Profile, choose_profile, current_profile, hypothesis_profile_name
 
-__all__ = ["register_hypothesis_profiles"]
+__all__ = ["VerdictSummary", "register_hypothesis_profiles"]
 
 
 def _parent(profile: Profile) -> settings | None:
@@ -68,6 +70,7 @@ _previous = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(VerdictSummary(), "kdverify-verdict-summary")
     name = config.getoption("kdverify_profile") or config.getini("kdverify_profile") or None
     if name is None:
         return
@@ -89,3 +92,31 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"kdverify: profile {profile.name} ({profile.max_examples} examples per case, "
         f"{profile.trials} Monte Carlo trials); hypothesis profile {settings.get_current_profile_name()}"
     )
+
+
+
+class VerdictSummary:
+    """Counts the verdicts that :meth:`kdverify.testing.ClaimCase.check` records and says them at
+    the end of the run, so a green run says how many claim cases ran and what they decided."""
+
+    def __init__(self) -> None:
+        self.verdicts: Counter[str] = Counter()
+        self.examples = 0
+        self.undecided = 0
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        recorded = dict(report.user_properties)
+        if report.when != "call" or "verdict" not in recorded:
+            return
+        self.verdicts[str(recorded["verdict"])] += 1
+        self.examples += int(str(recorded.get("examples", 0)))
+        self.undecided += int(str(recorded.get("undecided", 0)))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.verdicts:
+            return
+        verdicts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(self.verdicts.items()))
+        terminalreporter.write_line(
+            f"kdverify: {sum(self.verdicts.values())} claim cases ({verdicts}); "
+            f"{self.examples} examples decided, {self.undecided} undecided"
+        )

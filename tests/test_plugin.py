@@ -174,6 +174,7 @@ def test_junit_xml_carries_the_verdicts(pytester: pytest.Pytester) -> None:
         "-p", "kdverify.pytest_plugin", "--kdverify-profile=ci", "--junitxml=out.xml", "-o", "junit_family=xunit1"
     )
     result.assert_outcomes(passed=1, xfailed=1)
+    result.stdout.fnmatch_lines(["kdverify: 2 claim cases (1 falsified, 1 holds); * examples decided, 0 undecided"])
     cases = {case.get("name"): case for case in ET.parse(pytester.path / "out.xml").iter("testcase")}
     properties = {
         name: {p.get("name"): p.get("value") for p in case.iter("property")} for name, case in cases.items()
