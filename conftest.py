@@ -1,13 +1,9 @@
-"""Keep BLAS single-threaded, register kdverify's hypothesis profiles and make ``ci`` (derandomised) the default, so a
-plain ``pytest`` run is deterministic; ``--hypothesis-profile=NAME`` chooses another."""
+"""Keep BLAS single-threaded and load kdverify's pytest plugin from the source tree (an installed
+kdverify registers it by its entry point under the same name, so it is loaded once); the
+``--kdverify-profile=ci`` of pyproject's ``addopts`` makes a plain ``pytest`` run derandomised."""
 
 from kdverify._threads import limit_blas_threads
 
 limit_blas_threads()
 
-from hypothesis import settings  # noqa: E402
-
-from kdverify.profiles import register_hypothesis_profiles  # noqa: E402
-
-register_hypothesis_profiles()
-settings.load_profile("ci")
+pytest_plugins = ["kdverify.pytest_plugin"]

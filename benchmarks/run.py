@@ -83,7 +83,7 @@ def discrete_support(m: int, rng: np.random.Generator) -> Discrete:
         point = tuple(int(v) for v in rng.integers(-9, 10, size=4))
         if point not in points and np.dot(point, w_star) != 0:
             points.append(point)
-    return Discrete([list(row) for row in zip(*points, strict=True)], [Fraction(1, m)] * m, w_star=w_star)
+    return Discrete([list(point) for point in points], [Fraction(1, m)] * m, w_star=w_star)
 
 
 def exact_growth(n: int = 10, limit: float = 60.0) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""JSON files written atomically (temporary file, fsync, rename) and read with clear errors."""
+"""JSON files written atomically (temporary file, fsync, rename) and read with clear errors.
+
+Every JSON object kdverify writes (``check --json``, ``hunt --json``, certificates, curves,
+reports) carries ``format_version`` (:data:`FORMAT_VERSION`) and ``kdverify_version``; files
+without them (written before they existed) are read as they are, and a file of a newer format is
+refused with both versions named."""
 
 from __future__ import annotations
 
@@ -9,9 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from kdverify import __version__
 from kdverify.errors import CertificateError, InvalidArgument
 
-__all__ = ["ensure_writable", "read_json", "write_json_atomic"]
+__all__ = ["FORMAT_VERSION", "ensure_writable", "read_json", "stamped", "write_atomic", "write_json_atomic"]
+
+FORMAT_VERSION = 1
+"""The version of kdverify's JSON formats (README, "File formats"); raised when a field changes meaning."""
 
 
 def _cannot_write(target: Path, error: OSError) -> InvalidArgument:
@@ -64,17 +73,30 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
     return target
 
 
+def stamped(payload: Any) -> Any:
+    """A JSON object with ``format_version`` and ``kdverify_version`` added (other values as they are).
+
+    >>> stamped({"claim": "risk-bound"})["format_version"]
+    1
+    """
+    if not isinstance(payload, dict):
+        return payload
+    return {**payload, "format_version": FORMAT_VERSION, "kdverify_version": __version__}
+
+
 def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
-    """Write ``payload`` atomically as indented, key-sorted JSON; byte-identical for equal payloads."""
+    """Write ``payload`` atomically as indented, key-sorted JSON, :func:`stamped` with the format and
+    kdverify's version; byte-identical for equal payloads."""
     try:
-        text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        text = json.dumps(stamped(payload), indent=2, sort_keys=True, allow_nan=False) + "\n"
     except ValueError as error:
         raise InvalidArgument(f"cannot write {path}: the result is not valid JSON ({error})") from None
     return write_atomic(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON file; a missing, unreadable or malformed file raises :class:`CertificateError`."""
+    """Read a JSON file; a missing, unreadable or malformed file, or one of a format newer than
+    :data:`FORMAT_VERSION`, raises :class:`CertificateError`."""
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
@@ -83,6 +105,13 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     except UnicodeDecodeError:
         raise CertificateError(f"{source} is not UTF-8 text") from None
     try:
-        return json.loads(text)
+        payload = json.loads(text)
     except json.JSONDecodeError as error:
         raise CertificateError(f"{source} is not valid JSON: {error.msg} at line {error.lineno}") from None
+    version = payload.get("format_version", FORMAT_VERSION) if isinstance(payload, dict) else FORMAT_VERSION
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise CertificateError(
+            f"{source} has format_version={version!r} (written by kdverify {payload.get('kdverify_version')}); "
+            f"this kdverify {__version__} reads formats up to {FORMAT_VERSION}."
+        )
+    return payload

@@ -15,7 +15,15 @@ from hypothesis.database import ExampleDatabase
 
 from kdverify.errors import InvalidArgument
 
-__all__ = ["PROFILES", "Profile", "get_profile"]
+__all__ = [
+    "HYPOTHESIS_PREFIX",
+    "PROFILES",
+    "Profile",
+    "choose_profile",
+    "current_profile",
+    "get_profile",
+    "hypothesis_profile_name",
+]
 
 DEFAULT_DELTA = 1e-3
 
@@ -25,12 +33,15 @@ class Profile:
     """A named budget. Examples are per (claim, family) pair: ``max_examples`` for deterministic
     claims, ``statistical_examples`` for statistical ones (each example a Monte Carlo estimate)
     and ``descent_examples`` for claims about gradient descent itself (each example a literal
-    run to its certified limit, thousands of steps on ill-conditioned data)."""
+    run to its certified limit, thousands of steps on ill-conditioned data). ``given_examples`` is
+    what the registered hypothesis profile gives each ``@given`` test (a user's own properties,
+    kdverify's unit tests)."""
 
     name: str
     max_examples: int
     statistical_examples: int
     descent_examples: int
+    given_examples: int
     trials: int
     max_iter: int
     derandomize: bool
@@ -62,11 +73,11 @@ PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
         Profile(
-            "ci", 100, 5, 12, 300, 100_000, True, description="derandomised and bounded: CI and the default check"
+            "ci", 100, 5, 12, 12, 300, 100_000, True, description="derandomised and bounded: CI and the default check"
         ),
-        Profile("dev", 100, 20, 25, 400, 200_000, False, description="a quick local look with fresh randomness"),
-        Profile("thorough", 500, 60, 150, 1000, 500_000, False, description="minutes per claim"),
-        Profile("hunt", 2000, 200, 500, 2000, 1_000_000, False, description="long counterexample searches"),
+        Profile("dev", 100, 20, 25, 25, 400, 200_000, False, description="a quick local look with fresh randomness"),
+        Profile("thorough", 500, 60, 150, 150, 1000, 500_000, False, description="minutes per claim"),
+        Profile("hunt", 2000, 200, 500, 2000, 2000, 1_000_000, False, description="long counterexample searches"),
     )
 }
 
@@ -79,20 +90,32 @@ def get_profile(name: str) -> Profile:
         raise InvalidArgument(f"profile={name!r} is unknown; choose one of {', '.join(PROFILES)}.") from None
 
 
-def register_hypothesis_profiles() -> None:
-    """Register every profile with hypothesis under its own name, so ``pytest
-    --hypothesis-profile=NAME`` selects it for the property suite and the unit tests."""
-    for profile in PROFILES.values():
-        settings.register_profile(
-            profile.name,
-            max_examples=profile.max_examples,
-            derandomize=profile.derandomize,
-            deadline=None,
-            print_blob=True,
-        )
+HYPOTHESIS_PREFIX = "kdverify-"
+"""kdverify's hypothesis profiles are registered as ``kdverify-<profile>`` (``kdverify-ci``, ...), so
+they never replace a user's profile or hypothesis's own ``ci``."""
+
+_chosen: list[Profile] = []
+
+
+def hypothesis_profile_name(profile: Profile) -> str:
+    """The name kdverify's pytest plugin registers ``profile``'s hypothesis settings under."""
+    return HYPOTHESIS_PREFIX + profile.name
+
+
+def choose_profile(name: str | None) -> None:
+    """Make ``name`` the profile of :func:`current_profile` (``None`` forgets the choice); the pytest
+    plugin calls it for ``--kdverify-profile``."""
+    _chosen.clear()
+    if name is not None:
+        _chosen.append(get_profile(name))
 
 
 def current_profile() -> Profile:
-    """The kdverify profile named like hypothesis's active settings profile (``ci`` otherwise)."""
+    """The profile chosen by :func:`choose_profile` (``--kdverify-profile``); else the one whose
+    hypothesis profile is active (``--hypothesis-profile=kdverify-dev`` runs ``dev``); else ``ci``."""
+    if _chosen:
+        return _chosen[0]
     name = settings.get_current_profile_name()
-    return PROFILES.get(name, PROFILES["ci"])
+    if name.startswith(HYPOTHESIS_PREFIX):
+        return PROFILES.get(name.removeprefix(HYPOTHESIS_PREFIX), PROFILES["ci"])
+    return PROFILES["ci"]

@@ -80,8 +80,9 @@ def data_sets(
     values spread by more than ``max_condition`` are filtered out (keep it moderate when a check
     runs gradient descent: THEORY.md §6).
 
-    >>> data_sets(dim=3, max_size=4).example().shape[0]
-    3
+    >>> from hypothesis import find
+    >>> find(data_sets(dim=3, max_size=4), lambda data: True).shape  # the simplest data set: one point
+    (3, 1)
 
     Shrinks toward ``d = min_dim``, ``n = min_size``, rank ``min_rank`` and coordinates near 0.
     """
@@ -289,8 +290,8 @@ def family_parameters(family: str) -> st.SearchStrategy[dict[str, Any]]:
 
 def build_family(family: str, params: dict[str, Any]) -> Family:
     """The family object of ``family`` with the JSON ``params`` of :func:`family_parameters`
-    (discrete ``points`` are a list of points; :class:`~kdverify.distributions.Discrete` takes them
-    as the columns of a ``(d, m)`` array). Cached on the parameters: families are immutable, and
+    (discrete ``points`` are a list of points, as :class:`~kdverify.distributions.Discrete` takes
+    them). Cached on the parameters: families are immutable, and
     the real data sets load once."""
     return _build_family(family, json.dumps(params, sort_keys=True))
 
@@ -316,8 +317,8 @@ def discrete_distributions(**bounds: int) -> st.SearchStrategy[Discrete]:
 
 
 def _discrete_of(params: dict[str, Any]) -> Discrete:
-    """The discrete family of :func:`discrete_parameters` (points become columns; weights and
-    ``w_star`` default as in :func:`~kdverify.distributions.from_params`)."""
+    """The discrete family of :func:`discrete_parameters` (weights and ``w_star`` default as in
+    :func:`~kdverify.distributions.from_params`)."""
     points = params.get("points")
     if (
         not (isinstance(points, list) and points and all(isinstance(p, list) for p in points))
@@ -326,5 +327,4 @@ def _discrete_of(params: dict[str, Any]) -> Discrete:
         raise InvalidArgument(
             f"discrete points={points!r} must be a nonempty list of points, each a list of as many coordinates."
         )
-    columns = [list(column) for column in zip(*points, strict=True)]
-    return cast(Discrete, from_params("discrete", **{**params, "points": columns}))
+    return cast(Discrete, from_params("discrete", **params))

@@ -26,7 +26,7 @@ from kdverify.profiles import get_profile
 from kdverify.solvers import gradient_descent
 from kdverify.strategies import data_sets, initialisations, teachers
 from kdverify.teacher import Teacher
-from kdverify.testing import check_claim
+from kdverify.testing import ClaimCase
 
 THEORY = Path(__file__).resolve().parents[2] / "shared" / "THEORY.md"
 CI = get_profile("ci")
@@ -58,7 +58,7 @@ class TestPlantedFalseStatements:
     def test_limit_without_off_span_term_is_falsified(self) -> None:
         """Claiming GD converges to P w*/T (forgetting P⊥w0) fails on some generated problem."""
 
-        @settings(max_examples=CI.max_examples, derandomize=True, deadline=None, database=None)
+        @settings(max_examples=CI.given_examples, derandomize=True, deadline=None, database=None)
         @given(data_sets(max_dim=4, max_size=3), st.data())
         def wrong_limit(data: np.ndarray, draw: st.DataObject) -> None:
             teacher = Teacher(draw.draw(teachers(dim=data.shape[0])))
@@ -73,7 +73,7 @@ class TestPlantedFalseStatements:
     def test_correct_limit_holds_on_the_same_property(self) -> None:
         """The same property with the true limit passes: the failure above is the bug's."""
 
-        @settings(max_examples=CI.max_examples, derandomize=True, deadline=None, database=None)
+        @settings(max_examples=CI.given_examples, derandomize=True, deadline=None, database=None)
         @given(data_sets(max_dim=4, max_size=3), st.data())
         def right_limit(data: np.ndarray, draw: st.DataObject) -> None:
             scaled = data / np.abs(data).max()
@@ -268,15 +268,15 @@ def test_unresolvable_max_margin_leaves_distill_best_in_span_undecided(monkeypat
 
 
 class TestPytestAdapter:
-    """kdverify.testing.check_claim, which the property suite runs for every (claim, family)."""
+    """kdverify.testing.ClaimCase, which the property suite runs for every (claim, family)."""
 
     def test_stored_certificate_of_an_open_claim_replays(self) -> None:
-        assert check_claim(get_claim("temperature-monotone"), "generic").startswith("falsified by its stored")
+        assert ClaimCase(get_claim("temperature-monotone"), "generic").check().startswith("falsified by its stored")
 
     def test_new_counterexample_to_an_open_claim_fails_with_how_to_store_it(self, monkeypatch) -> None:
         monkeypatch.setattr("kdverify.testing.stored_certificate", lambda claim_id, family: None)
         with pytest.raises(AssertionError, match="NEW COUNTEREXAMPLE") as caught:
-            check_claim(get_claim("temperature-monotone"), "generic")
+            ClaimCase(get_claim("temperature-monotone"), "generic").check()
         message = str(caught.value)
         assert "replays on its own" in message
         assert "kdverify/certificates/temperature-monotone--generic.json" in message
@@ -284,4 +284,4 @@ class TestPytestAdapter:
     def test_falsified_theorem_fails(self) -> None:
         broken = replace(get_claim("loss-calculus"), check=lambda instance, budget: Evidence(False, 2.0, "<=", 1.0))
         with pytest.raises(AssertionError, match="THEOREM FALSIFIED: loss-calculus on generic"):
-            check_claim(broken, "generic")
+            ClaimCase(broken, "generic").check()

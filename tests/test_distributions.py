@@ -80,7 +80,7 @@ MC_FAMILIES = {
     "beta-polarised-d2": lambda: BetaPolarised(2, 1.5, 0.7),
     "margin-d6-sphere": lambda: Margin(6, 0.3, a=2.0, b=0.5, radius="sphere"),
     "discrete": lambda: Discrete(
-        [[3, 1, -1, 2], [1, -4, 2, 2], [0, 1, 5, -1]], ["1/5", "3/10", "1/10", "2/5"], w_star=[1, 0, 1]
+        [[3, 1, 0], [1, -4, 1], [-1, 2, 5], [2, 2, -1]], ["1/5", "3/10", "1/10", "2/5"], w_star=[1, 0, 1]
     ),
     "breast-cancer": lambda: (_needs_sklearn(), RealData.breast_cancer())[1],
 }
@@ -311,7 +311,7 @@ class TestGaussian:
 
 class TestDiscrete:
     def make(self) -> Discrete:
-        return Discrete([[1, 2, -3], [1, -1, 1]], ["1/6", "1/3", "1/2"], w_star=[1, "1/2"])
+        return Discrete([[1, 1], [2, -1], [-3, 1]], ["1/6", "1/3", "1/2"], w_star=[1, "1/2"])
 
     def test_p_is_an_exact_step_function(self) -> None:
         """p jumps by q_j at γ_j (right-continuous), exact_p agrees, breakpoints are the γ_j."""
@@ -352,7 +352,7 @@ class TestDiscrete:
 
     def test_float_input_is_float_mode_and_renormalised(self) -> None:
         """Float weights within rounding of 1 are renormalised exactly; the mode is reported."""
-        dist = Discrete([[1.0, 2.0, 3.0]], [0.1, 0.2, 0.7], w_star=[1.0])
+        dist = Discrete([[1.0], [2.0], [3.0]], [0.1, 0.2, 0.7], w_star=[1.0])
         assert not dist.is_exact and sum(dist.exact_weights) == 1
         assert self.make().is_exact
 
@@ -364,7 +364,7 @@ class TestRealData:
         and R exact: R(w*) = 0, R(−w*) = 1."""
         _needs_sklearn()
         family = from_params(name)
-        logits = family.w_star @ family.points
+        logits = family.w_star @ family.points.T
         assert np.linalg.norm(family.w_star) == pytest.approx(1, rel=4 * EPS)
         assert np.var(logits) == pytest.approx(1, rel=1e-12)
         gammas = family.breakpoints()
@@ -421,16 +421,19 @@ def _raises(function: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 BAD_INPUT = [
-    ("weights-not-one", _raises(Discrete, [[1, 2]], ["1/2", "1/3"], w_star=[1]), "sum to 5/6; .* exactly"),
-    ("float-weights-not-one", _raises(Discrete, [[1.0, 2.0]], [0.5, 0.4], w_star=[1.0]), "sum to 0.9; float .* within"),
-    ("negative-weight", _raises(Discrete, [[1, 2]], ["3/2", "-1/2"], w_star=[1]), "must be > 0"),
-    ("zero-weight", _raises(Discrete, [[1, 2]], [1, 0], w_star=[1]), "must be > 0"),
+    ("weights-not-one", _raises(Discrete, [[1], [2]], ["1/2", "1/3"], w_star=[1]), "sum to 5/6; .* exactly"),
+    ("float-weights-not-one", _raises(Discrete, [[1.0], [2.0]], [0.5, 0.4], w_star=[1.0]), "sum to 0.9; float"),
+    ("negative-weight", _raises(Discrete, [[1], [2]], ["3/2", "-1/2"], w_star=[1]), "must be > 0"),
+    ("zero-weight", _raises(Discrete, [[1], [2]], [1, 0], w_star=[1]), "must be > 0"),
     ("point-on-boundary", _raises(Discrete, [[1, 0], [0, 1]], ["1/2", "1/2"], w_star=[1, 0]), "boundary"),
-    ("discrete-zero-teacher", _raises(Discrete, [[1, 2]], ["1/2", "1/2"], w_star=[0]), "zero vector"),
-    ("discrete-teacher-length", _raises(Discrete, [[1, 2]], ["1/2", "1/2"], w_star=[1, 1]), "columns"),
-    ("discrete-weights-length", _raises(Discrete, [[1, 2]], [1], w_star=[1]), "2 points"),
-    ("discrete-nan", _raises(Discrete, [[1.0, float("nan")]], [0.5, 0.5], w_star=[1.0]), "not finite"),
-    ("discrete-garbage", _raises(Discrete, [["1", "abc"]], [0.5, 0.5], w_star=[1]), "not an exact number"),
+    ("discrete-zero-teacher", _raises(Discrete, [[1], [2]], ["1/2", "1/2"], w_star=[0]), "zero vector"),
+    ("discrete-teacher-length", _raises(Discrete, [[1], [2]], ["1/2", "1/2"], w_star=[1, 1]), r"rows \(m, d\)"),
+    # A (d, m) data array where a list of points is expected: the message says which is which.
+    ("discrete-points-as-columns", _raises(Discrete, [[1, 2, 3], [1, -1, 2]], ["1/3"] * 3, w_star=[1, 0]),
+     r"points are rows \(m, d\), one per support point, not the columns of a \(d, m\) data array"),
+    ("discrete-weights-length", _raises(Discrete, [[1], [2]], [1], w_star=[1]), "points has 2 rows"),
+    ("discrete-nan", _raises(Discrete, [[1.0], [float("nan")]], [0.5, 0.5], w_star=[1.0]), "not finite"),
+    ("discrete-garbage", _raises(Discrete, [["1"], ["abc"]], [0.5, 0.5], w_star=[1]), "not an exact number"),
     ("discrete-3d-points", _raises(Discrete, [[[1]]], [1], w_star=[1]), "2-D"),
     ("isotropic-dim-1", _raises(Isotropic, 1), "dim=1 must be >= 2"),
     ("isotropic-radius", _raises(Isotropic, 3, radius="cube"), "radius='cube'"),

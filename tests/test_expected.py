@@ -35,14 +35,14 @@ MC_COMPARISONS = 6
 CONFIDENCE = 1 - FILE_ALPHA / MC_COMPARISONS
 
 DISTRIBUTIONS = {
-    "d2-three-points": lambda: Discrete([[1, 2, -1], [1, -1, 2]], ["1/2", "1/6", "1/3"], w_star=[1, "1/3"]),
+    "d2-three-points": lambda: Discrete([[1, 1], [2, -1], [-1, 2]], ["1/2", "1/6", "1/3"], w_star=[1, "1/3"]),
     "d3-duplicate-and-orthogonal": lambda: Discrete(
-        [[1, 1, 0, 2], [0, 0, 1, -1], [1, 1, 0, 1]], ["1/4", "1/4", "1/8", "3/8"], w_star=[1, -1, "1/2"]
+        [[1, 0, 1], [1, 0, 1], [0, 1, 0], [2, -1, 1]], ["1/4", "1/4", "1/8", "3/8"], w_star=[1, -1, "1/2"]
     ),
     "d3-sign-zero-students": lambda: Discrete(
-        [[1, 1, 2], [1, -1, 0], [0, 0, 1]], ["1/3", "1/3", "1/3"], w_star=[1, 0, 0]
+        [[1, 1, 0], [1, -1, 0], [2, 0, 1]], ["1/3", "1/3", "1/3"], w_star=[1, 0, 0]
     ),
-    "d1": lambda: Discrete([[2, -1, 3]], ["1/5", "2/5", "2/5"], w_star=[-1]),
+    "d1": lambda: Discrete([[2], [-1], [3]], ["1/5", "2/5", "2/5"], w_star=[-1]),
 }
 SETTINGS = {"T1-w0zero": (1, None), "T3/2-w0": ("3/2", ["1/2", -2, 1]), "T1/3-w0": ("1/3", [1, 1, 1])}
 
@@ -101,8 +101,8 @@ def test_ties_count_as_errors_or_as_agreement() -> None:
 
 def test_float_data_give_the_float_of_the_exact_value() -> None:
     """Binary-exact floats give the nearest float to the rational result."""
-    rational = Discrete([[1, 2, -1], [1, -1, 3]], ["1/2", "1/4", "1/4"], w_star=[1, "1/2"])
-    floats = Discrete([[1.0, 2.0, -1.0], [1.0, -1.0, 3.0]], [0.5, 0.25, 0.25], w_star=[1.0, 0.5])
+    rational = Discrete([[1, 1], [2, -1], [-1, 3]], ["1/2", "1/4", "1/4"], w_star=[1, "1/2"])
+    floats = Discrete([[1.0, 1.0], [2.0, -1.0], [-1.0, 3.0]], [0.5, 0.25, 0.25], w_star=[1.0, 0.5])
     for n in (1, 3, 7):
         assert exact_expected_risk(floats, n) == float(exact_expected_risk(rational, n))
         assert exact_expected_risk(rational, n, temperature=2.0) == float(exact_expected_risk(rational, n))
@@ -112,7 +112,7 @@ def test_large_support_and_large_n() -> None:
     """m = MAX_SUPPORT runs; with n = 400 the risk is below the chance that some point is missed."""
     m = MAX_SUPPORT
     angles = np.linspace(0.1, np.pi - 0.1, m)
-    points = [[round(10 * np.cos(a)) or 1 for a in angles], [round(10 * np.sin(a)) for a in angles]]
+    points = [[round(10 * np.cos(a)) or 1, round(10 * np.sin(a))] for a in angles]
     dist = Discrete(points, [Fraction(1, m)] * m, w_star=[1, 0])
     value = exact_expected_risk(dist, 400)
     # Two distinct non-parallel points give rank 2 and zero risk; failing that needs all 400
@@ -122,7 +122,7 @@ def test_large_support_and_large_n() -> None:
 
 BAD = [
     ("support-too-large", lambda: exact_expected_risk(
-        Discrete([list(range(1, 23))], [Fraction(1, 22)] * 22, w_star=[1]), 2), "limited to m <= 20"),
+        Discrete([[k] for k in range(1, 23)], [Fraction(1, 22)] * 22, w_star=[1]), 2), "limited to m <= 20"),
     ("n-zero", lambda: exact_expected_risk(DISTRIBUTIONS["d1"](), 0), "n=0"),
     ("not-discrete", lambda: exact_expected_p_angle(Isotropic(2), 2), "Discrete"),
     ("w0-length", lambda: exact_expected_risk(DISTRIBUTIONS["d1"](), 2, w0=[1, 2]), "w0 has length 2"),

@@ -334,8 +334,8 @@ def test_discrete_family_is_exactly_scale_invariant(exponent: int) -> None:
     risk of students of any size are computed on power-of-two normalised vectors: identical."""
     points = np.array([[1.0, 2.0, -1.0, 3.0], [1.0, -1.0, 3.0, 0.5]])
     weights, w_star = [0.25, 0.25, 0.25, 0.25], np.array([1.0, 0.5])
-    base = Discrete(points, weights, w_star=w_star)
-    scaled = Discrete(np.ldexp(points, exponent), weights, w_star=np.ldexp(w_star, exponent))
+    base = Discrete(points.T, weights, w_star=w_star)
+    scaled = Discrete(np.ldexp(points.T, exponent), weights, w_star=np.ldexp(w_star, exponent))
     students = np.array([[1.0, 0.0], [1e-100, 1e-100], [1e100, -1e100], [-2.0, 1.0]])
     thetas = np.array([0.0, 0.3, 0.9, HALF_PI])
     np.testing.assert_array_equal(scaled.gammas, base.gammas)
@@ -402,7 +402,7 @@ FAMILIES = {
     "margin": lambda: Margin(3, 0.2),
     "anisotropic": lambda: AnisotropicGaussian(np.diag([100.0, 1.0, 0.01]), w_star=[1.0, 1.0, 1.0]),
     "mixture": lambda: family_from_params("mixture", {"dim": "3"}),
-    "discrete": lambda: Discrete([[1, 2, -1], [1, -1, 3]], ["1/4", "1/4", "1/2"], w_star=[1, "1/2"]),
+    "discrete": lambda: Discrete([[1, 1], [2, -1], [-1, 3]], ["1/4", "1/4", "1/2"], w_star=[1, "1/2"]),
 }
 
 

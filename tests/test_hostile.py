@@ -64,7 +64,7 @@ TEACHER = Teacher([1.0, -1.0, 0.5])
 LAYERS = [np.full((2, 3), 0.1), np.full((1, 2), 0.1)]
 ISOTROPIC = Isotropic(3)
 BETA = BetaPolarised(3, 1.0, 2.0)
-DISCRETE = Discrete([[1, 2], [1, -1]], ["1/3", "2/3"], w_star=[1, 0])
+DISCRETE = Discrete([[1, 1], [2, -1]], ["1/3", "2/3"], w_star=[1, 0])
 RNG = np.random.default_rng(0)
 
 Case = tuple[str, Callable[[], object], str]
@@ -258,24 +258,24 @@ def _family_cases() -> list[Case]:
         ("Mixture-means-dimension", lambda: GaussianMixture([[0, 1, 2]], [np.eye(2)], [1.0], w_star=[1, 0]), "means"),
         ("Mixture-covariance-underflows", lambda: GaussianMixture([[0, 1]], [1e-400 * np.eye(2)], [1.0],
                                                                   w_star=[1, 0]), "positive definite"),
-        ("Discrete-weights-sum", lambda: Discrete([[1, 2]], ["1/3", "1/3"], w_star=[1]), "weights sum to 2/3"),
-        ("Discrete-weight-zero", lambda: Discrete([[1, 2]], ["1", "0"], w_star=[1]), r"weights\[1\]"),
-        ("Discrete-weight-count", lambda: Discrete([[1, 2]], ["1"], w_star=[1]), "weights has 1 entries"),
+        ("Discrete-weights-sum", lambda: Discrete([[1], [2]], ["1/3", "1/3"], w_star=[1]), "weights sum to 2/3"),
+        ("Discrete-weight-zero", lambda: Discrete([[1], [2]], ["1", "0"], w_star=[1]), r"weights\[1\]"),
+        ("Discrete-weight-count", lambda: Discrete([[1], [2]], ["1"], w_star=[1]), "weights has 1 entries"),
         ("Discrete-point-on-boundary", lambda: Discrete([[1, 0], [0, 1]], ["1/2", "1/2"], w_star=[1, 0]),
-         "column 1 lies on the teacher's boundary"),
-        ("Discrete-w_star-zero", lambda: Discrete([[1, 2]], ["1/2", "1/2"], w_star=[0]), "w_star is the zero"),
-        ("Discrete-w_star-length", lambda: Discrete([[1, 2]], ["1/2", "1/2"], w_star=[1, 0]), "w_star has length 2"),
-        ("Discrete-point-string", lambda: Discrete([["a", 2]], ["1/2", "1/2"], w_star=[1]), r"points\[0, 0\]='a'"),
-        ("Discrete-point-nan", lambda: Discrete([[np.nan, 2]], ["1/2", "1/2"], w_star=[1]), "not finite"),
-        ("Discrete-point-complex", lambda: Discrete([[1j, 2]], ["1/2", "1/2"], w_star=[1]), r"points\[0, 0\]=1j"),
-        ("Discrete-point-bool", lambda: Discrete([[True, 2]], ["1/2", "1/2"], w_star=[1]), "boolean"),
-        ("Discrete-point-None", lambda: Discrete([[None, 2]], ["1/2", "1/2"], w_star=[1]), r"points\[0, 0\]=None"),
+         r"points\[1\] lies on the teacher's boundary"),
+        ("Discrete-w_star-zero", lambda: Discrete([[1], [2]], ["1/2", "1/2"], w_star=[0]), "w_star is the zero"),
+        ("Discrete-w_star-length", lambda: Discrete([[1], [2]], ["1/2", "1/2"], w_star=[1, 0]), "w_star has length 2"),
+        ("Discrete-point-string", lambda: Discrete([["a"], [2]], ["1/2", "1/2"], w_star=[1]), r"points\[0, 0\]='a'"),
+        ("Discrete-point-nan", lambda: Discrete([[np.nan], [2]], ["1/2", "1/2"], w_star=[1]), "not finite"),
+        ("Discrete-point-complex", lambda: Discrete([[1j], [2]], ["1/2", "1/2"], w_star=[1]), r"points\[0, 0\]=1j"),
+        ("Discrete-point-bool", lambda: Discrete([[True], [2]], ["1/2", "1/2"], w_star=[1]), "boolean"),
+        ("Discrete-point-None", lambda: Discrete([[None], [2]], ["1/2", "1/2"], w_star=[1]), r"points\[0, 0\]=None"),
         ("Discrete-points-vector", lambda: Discrete([1, 2], ["1/2", "1/2"], w_star=[1]), "points has shape"),
         ("Discrete-points-ragged", lambda: Discrete([[1, 2], [1]], ["1/2", "1/2"], w_star=[1, 1]), "points has shape"),
-        ("Discrete-weight-division-by-zero", lambda: Discrete([[1, 2]], ["1/0", "1"], w_star=[1]), r"weights\[0\]"),
+        ("Discrete-weight-division-by-zero", lambda: Discrete([[1], [2]], ["1/0", "1"], w_star=[1]), r"weights\[0\]"),
         # Exact rationals are fine, but the float mirror the solvers train on must exist.
-        ("Discrete-point-beyond-float", lambda: Discrete([[10**400, -1]], ["1/2", "1/2"], w_star=[1]), "float64"),
-        ("Discrete-point-below-float", lambda: Discrete([[Fraction(1, 10**400), -1]], ["1/2", "1/2"], w_star=[1]),
+        ("Discrete-point-beyond-float", lambda: Discrete([[10**400], [-1]], ["1/2", "1/2"], w_star=[1]), "float64"),
+        ("Discrete-point-below-float", lambda: Discrete([[Fraction(1, 10**400)], [-1]], ["1/2", "1/2"], w_star=[1]),
          "rounds to zero"),
         ("Discrete-exact_risk-string", lambda: DISCRETE.exact_risk("ab"), "w has length 1"),
         ("Discrete-exact_p-range", lambda: DISCRETE.exact_p(2), "sin2_theta=2"),

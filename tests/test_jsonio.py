@@ -9,8 +9,10 @@ from typing import BinaryIO
 
 import pytest
 
+from kdverify import __version__
+from kdverify.claims.suite import certificate_directory, load_certificate
 from kdverify.errors import CertificateError, InvalidArgument
-from kdverify.jsonio import ensure_writable, read_json, write_atomic, write_json_atomic
+from kdverify.jsonio import FORMAT_VERSION, ensure_writable, read_json, stamped, write_atomic, write_json_atomic
 
 
 def test_json_is_canonical_and_round_trips(tmp_path: Path) -> None:
@@ -19,7 +21,28 @@ def test_json_is_canonical_and_round_trips(tmp_path: Path) -> None:
     write_json_atomic(first, {"b": [1, "2/3"], "a": None})
     write_json_atomic(second, {"a": None, "b": [1, "2/3"]})
     assert first.read_bytes() == second.read_bytes()
-    assert read_json(first) == {"a": None, "b": [1, "2/3"]}
+    assert read_json(first) == stamped({"a": None, "b": [1, "2/3"]})
+
+
+def test_every_object_written_carries_the_format_and_kdverify_version(tmp_path: Path) -> None:
+    write_json_atomic(tmp_path / "out.json", {"claims": []})
+    payload = read_json(tmp_path / "out.json")
+    assert payload["format_version"] == FORMAT_VERSION and payload["kdverify_version"] == __version__
+
+
+def test_files_from_before_the_version_stamp_still_read(tmp_path: Path) -> None:
+    """Unstamped files read as they are, among them the certificates kdverify ships."""
+    (tmp_path / "old.json").write_text('{"claim": "x"}', encoding="utf-8")
+    assert read_json(tmp_path / "old.json") == {"claim": "x"}
+    shipped = sorted(certificate_directory().glob("*.json"))
+    assert shipped and all(load_certificate(path)["claim"] for path in shipped)
+
+
+def test_a_newer_format_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "new.json"
+    path.write_text(f'{{"format_version": {FORMAT_VERSION + 1}, "kdverify_version": "9.0"}}', encoding="utf-8")
+    with pytest.raises(CertificateError, match=rf"format_version={FORMAT_VERSION + 1} \(written by kdverify 9.0\)"):
+        read_json(path)
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -33,7 +56,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path)
 
     with pytest.raises(RuntimeError):
         write_atomic(target, broken)
-    assert read_json(target) == {"kept": True}
+    assert read_json(target) == stamped({"kept": True})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
 
 

@@ -3,6 +3,7 @@ claims table (generated from the registry) and its Python examples, which are ex
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from kdverify.claims.suite import certificate_directory
 from kdverify.cli.list_claims import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["pytester"]
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -20,7 +23,7 @@ def test_opens_with_the_main_job_and_the_test_command() -> None:
     """The first two code blocks install and run `kdverify check`, then the tests; .ci/run runs the latter."""
     blocks = re.findall(r"```\n(.*?)\n```", README, flags=re.S)
     assert blocks[0].endswith("kdverify check")
-    assert blocks[1].endswith("pytest --hypothesis-profile=ci")
+    assert blocks[1].endswith("pytest --kdverify-profile=ci")
     assert blocks[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
@@ -31,13 +34,27 @@ def test_claims_table_matches_the_registry() -> None:
 
 @pytest.mark.parametrize("index", range(len(re.findall(r"```python\n", README))))
 def test_python_examples_run(index: int) -> None:
-    """Every Python example in the README runs (and a test function it defines passes)."""
+    """Every Python example in the README runs (and a test function it defines passes; those that
+    take pytest fixtures run under pytest, below)."""
     code = re.findall(r"```python\n(.*?)\n```", README, flags=re.S)[index]
     namespace: dict[str, object] = {}
     exec(compile(code, f"README example {index}", "exec"), namespace)
     for name, value in namespace.items():
-        if name.startswith("test_") and callable(value):
+        if name.startswith("test_") and callable(value) and not inspect.signature(value).parameters:
             value()
+
+
+def test_plugin_example_runs_under_pytest(pytester: pytest.Pytester) -> None:
+    """The README's test file for a user's trainer, run by pytest as the README shows it, on the
+    cases of the generic family (the whole file takes minutes): its trainer passes and its
+    weight-decayed trainer is the expected failure."""
+    (example,) = [code for code in re.findall(r"```python\n(.*?)\n```", README, flags=re.S) if "claim_case" in code]
+    command = re.search(r"\$ (pytest .*test_my_student\.py)", README)
+    assert command, "the README shows the command that runs its plugin example"
+    pytester.makepyfile(test_my_student=example)
+    arguments = command.group(1).split()[1:]
+    result = pytester.runpytest_subprocess(*arguments, "-p", "kdverify.pytest_plugin", "-k", "generic")
+    result.assert_outcomes(passed=3, xfailed=1)
 
 
 def test_verdict_table_covers_every_pair_and_every_stored_certificate() -> None:

@@ -23,13 +23,13 @@ def discrete_instances(draw: st.DrawFn) -> dict:
     """Small integer instances: d ∈ {2, 3}, m ≤ 4 support points off the teacher's boundary."""
     d = draw(st.integers(2, 3))
     w_star = draw(st.lists(st.integers(-3, 3), min_size=d, max_size=d).filter(any))
-    column = st.lists(st.integers(-3, 3), min_size=d, max_size=d).filter(
+    point = st.lists(st.integers(-3, 3), min_size=d, max_size=d).filter(
         lambda a: sum(x * y for x, y in zip(a, w_star, strict=True)) != 0
     )
-    columns = draw(st.lists(column, min_size=1, max_size=4))
-    counts = draw(st.lists(st.integers(1, 5), min_size=len(columns), max_size=len(columns)))
+    points = draw(st.lists(point, min_size=1, max_size=4))
+    counts = draw(st.lists(st.integers(1, 5), min_size=len(points), max_size=len(points)))
     return {
-        "points": [list(row) for row in zip(*columns, strict=True)],
+        "points": points,
         "weights": [Fraction(c, sum(counts)) for c in counts],
         "w_star": w_star,
         "temperature": draw(st.sampled_from([Fraction(1), Fraction(1, 2), Fraction(3)])),
@@ -63,7 +63,7 @@ class TestAgainstTheFractionRoute:
         expected = pytest.importorskip("kdverify.expected")
         from kdverify.distributions.discrete import Discrete
 
-        points, weights, w_star = [[0.1, 1.0, -0.3], [1.0, -0.7, 0.2]], [0.25, 0.5, 0.25], [1.0, 0.3]
+        points, weights, w_star = [[0.1, 1.0], [1.0, -0.7], [-0.3, 0.2]], [0.25, 0.5, 0.25], [1.0, 0.3]
         certificate = certify_discrete_instance(points, weights, w_star, n=3)
         assert certificate.points[0, 0] == sp.Rational(0.1) != sp.Rational(1, 10)
         numeric = expected.exact_expected_risk(Discrete(points, weights, w_star=w_star), 3)
@@ -111,8 +111,8 @@ class TestCertificateContents:
 
 
 TOO_MANY = MAX_SUPPORT + 1
-TOO_LARGE = {"points": [list(range(1, TOO_MANY + 1))] * 2, "weights": [Fraction(1, TOO_MANY)] * TOO_MANY}
-GOOD = {"points": [[1, 2], [1, -1]], "weights": ["1/3", "2/3"], "w_star": [1, 0]}
+TOO_LARGE = {"points": [[k, k] for k in range(1, TOO_MANY + 1)], "weights": [Fraction(1, TOO_MANY)] * TOO_MANY}
+GOOD = {"points": [[1, 1], [2, -1]], "weights": ["1/3", "2/3"], "w_star": [1, 0]}
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ GOOD = {"points": [[1, 2], [1, -1]], "weights": ["1/3", "2/3"], "w_star": [1, 0]
     [
         ({"weights": ["1/3", "1/3"]}, "sum to 2/3"),
         ({"weights": [0, 1]}, r"weights\[0\]=0 must be > 0"),
-        ({"points": [[1, 0], [1, 3]]}, "column 1 lies on the teacher's boundary"),
+        ({"points": [[1, 1], [0, 3]]}, r"points\[1\] lies on the teacher's boundary"),
         ({"w_star": [0, 0]}, "zero vector"),
         ({"w_star": [1, 0, 0]}, "w_star has shape"),
         ({"temperature": 0}, "temperature=0 must be > 0"),

@@ -10,8 +10,9 @@ import numpy as np
 from kdverify._validation import FloatArray
 from kdverify.claims.base import Budget, Evidence, Instance
 from kdverify.distributions.base import Family
+from kdverify.errors import InvalidArgument
 from kdverify.linalg import SpanProjector, span_projector
-from kdverify.solvers import DescentResult, TrainingResult, fit_distilled, gradient_descent
+from kdverify.solvers import DescentResult, TrainingResult, UserTrainer, fit_distilled, fit_user, gradient_descent
 from kdverify.teacher import Teacher
 
 EPS = float(np.finfo(np.float64).eps)
@@ -52,6 +53,18 @@ class Case:
         """``step_fraction / L_max`` with ``L_max = λ_max(XXᵀ)/(4n)``: safe for fractions in (0, 2)."""
         smoothness = float(np.linalg.norm(self.data, 2) ** 2) / (4 * self.data.shape[1])
         return self.step_fraction / smoothness
+
+    def student(
+        self, budget: Budget, trainer: UserTrainer | None = None, *, descent: bool = False
+    ) -> DescentResult | TrainingResult:
+        """The trained student with its distance to the limit: a user's ``trainer`` from ``w0 = 0``
+        at the distance it promises; else literal gradient descent (:meth:`train`) for claims about
+        descent itself, or the certified limit (:meth:`limit`) for claims about the limit."""
+        if trainer is None:
+            return self.train(budget) if descent else self.limit(budget)
+        if np.any(self.w0):
+            raise InvalidArgument(f"trainer {trainer.name} starts from w0 = 0, but the instance has w0 = {self.w0}.")
+        return fit_user(trainer, self.data, self.teacher)
 
     def train(self, budget: Budget, *, every_iterate: bool = False) -> DescentResult:
         """Literal gradient descent at the instance's step, to a certified tolerance within the

@@ -10,17 +10,27 @@ counterexample can be stored as a certificate and replayed without randomness.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
 from hypothesis.strategies import SearchStrategy
 
-from kdverify.errors import CertificateError
+from kdverify.errors import CertificateError, InvalidArgument
 from kdverify.exact import to_fraction
 
-__all__ = ["EVERY_INSTANCE", "Budget", "Claim", "Content", "Evidence", "Instance", "Mutant", "Status"]
+__all__ = [
+    "EVERY_INSTANCE",
+    "Budget",
+    "Claim",
+    "Content",
+    "Evidence",
+    "Instance",
+    "Mutant",
+    "Status",
+    "TrainerCheck",
+]
 
 Status = Literal["theorem", "open"]
 
@@ -219,6 +229,18 @@ class Mutant:
 
 
 @dataclass(frozen=True)
+class TrainerCheck:
+    """How a claim about the trained student checks a user's trainer
+    (:class:`~kdverify.solvers.UserTrainer`, :meth:`Claim.for_trainer`): ``check(trainer)`` is the
+    claim's check with the student trained by ``trainer``; ``instances`` and ``content`` replace the
+    claim's where those assume ``w0 ≠ 0`` (a user's trainer starts from 0)."""
+
+    check: Callable[[Any], Check]
+    instances: InstanceStrategy | None = None
+    content: Content | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """One claim of THEORY.md §3, by its id.
 
@@ -244,7 +266,23 @@ class Claim:
     statistical: bool = False
     literal_descent: bool = False
     mutants: tuple[Mutant, ...] = ()
+    trainer_check: TrainerCheck | None = None
 
     def __post_init__(self) -> None:
         if self.status not in ("theorem", "open"):
             raise ValueError(f"claim {self.id!r}: status={self.status!r} must be 'theorem' or 'open'")
+
+    def for_trainer(self, trainer: Any) -> Claim:
+        """This claim checked on the students of a user's ``trainer`` (``trainer_check``); claims
+        that say nothing about a trained student are refused."""
+        if self.trainer_check is None:
+            raise InvalidArgument(f"claim {self.id!r} is not about a trained student, so it cannot check a trainer.")
+        variant = self.trainer_check
+        return replace(
+            self,
+            check=variant.check(trainer),
+            instances=variant.instances or self.instances,
+            content=variant.content or self.content,
+            mutants=(),
+            trainer_check=None,
+        )

@@ -25,7 +25,7 @@ from kdverify.claims._instances import (
     sized_families,
 )
 from kdverify.claims._ties import tie_aware_comparison
-from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.optimisation import not_converged
 from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete, Ties
 from kdverify.errors import NotConverged
@@ -34,7 +34,7 @@ from kdverify.expected import exact_expected_risk
 from kdverify.limits import linear_limit
 from kdverify.linalg import SpanProjector
 from kdverify.numerics import angle, line_angles
-from kdverify.solvers import hard_label_descent, max_margin
+from kdverify.solvers import UserTrainer, hard_label_descent, max_margin
 from kdverify.strategies import family_parameters
 from kdverify.teacher import Teacher
 
@@ -47,12 +47,17 @@ def certified_angle_error(w: np.ndarray, distance: float) -> float | None:
 
 
 def check_angle_lemma(
-    instance: Instance, budget: Budget, *, aligned: Callable[[np.ndarray], float] = np.min
+    instance: Instance,
+    budget: Budget,
+    *,
+    aligned: Callable[[np.ndarray], float] = np.min,
+    trainer: UserTrainer | None = None,
 ) -> Evidence:
     """From ``w0 = 0``: the trained student's angle to ``w*`` is at most ``min_i α(x_i)``
-    (``aligned`` of the points' angles), up to the angle its certified distance allows."""
+    (``aligned`` of the points' angles), up to the angle its certified distance allows (a user's
+    ``trainer``: the distance it promises)."""
     case = Case.from_instance(instance)
-    trained = case.limit(budget)
+    trained = case.student(budget, trainer)
     slack = certified_angle_error(trained.w, float(trained.bound)) if trained.converged else None
     if slack is None:
         return not_converged(str(trained.method), int(trained.iterations))
@@ -130,6 +135,7 @@ ANGLE_CLAIMS = (
         instances=lambda family: problems(family, init=False, min_rank=2, deficient=True),
         check=check_angle_lemma,
         content=STRICT_ANGLE,
+        trainer_check=TrainerCheck(lambda trainer: partial(check_angle_lemma, trainer=trainer)),
         mutants=(
             Mutant(
                 "half-angle",
@@ -239,7 +245,7 @@ def enumerated_hard_risk(distribution: Discrete, n: int, *, ties: Ties = "error"
     total = Fraction(0)
     for drawn, probability in probabilities.items():
         labels = [int(distribution.teacher_signs[i]) for i in drawn]
-        multipliers = max_margin(distribution.points[:, list(drawn)], labels).multipliers
+        multipliers = max_margin(distribution.points[list(drawn)].T, labels).multipliers
         # Only a guess: any threshold is safe, since a wrong active set is refused exactly below.
         active = np.flatnonzero(multipliers > 1e-9 * np.max(multipliers))
         w = max_margin_on_active_set([distribution.support[i] for i in drawn], labels, active.tolist())

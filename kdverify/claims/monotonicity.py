@@ -24,7 +24,7 @@ from kdverify.claims._instances import (
     sized_families,
 )
 from kdverify.claims._ties import tie_aware_comparison
-from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.geometry import certified_angle_error
 from kdverify.claims.optimisation import not_converged
 from kdverify.distributions.discrete import Discrete
@@ -32,6 +32,7 @@ from kdverify.exact import exact_student
 from kdverify.expected import exact_expected_risk
 from kdverify.limits import linear_limit
 from kdverify.numerics import angle
+from kdverify.solvers import UserTrainer
 from kdverify.teacher import Teacher
 
 
@@ -65,14 +66,19 @@ def _extended(case: Case, instance: Instance) -> Case:
 
 
 def check_monotone_distance(
-    instance: Instance, budget: Budget, *, target_of: Callable[[Teacher], np.ndarray] = lambda t: t.target
+    instance: Instance,
+    budget: Budget,
+    *,
+    target_of: Callable[[Teacher], np.ndarray] = lambda t: t.target,
+    trainer: UserTrainer | None = None,
 ) -> Evidence:
     """Trained students on ``X`` and ``X' ⊇ X``: ``‖ŵ_{X'} − w*/T‖ ≤ ‖ŵ_X − w*/T‖`` up to the sum of
-    their certified distances; from ``w0 = 0`` also the angles (and ``p`` of the angles).
-    ``target_of`` gives the point the distances are measured to (``w*/T``)."""
+    their certified distances (a user's ``trainer``: the distances it promises); from ``w0 = 0``
+    also the angles (and ``p`` of the angles). ``target_of`` gives the point the distances are
+    measured to (``w*/T``)."""
     small = Case.from_instance(instance)
     large = _extended(small, instance)
-    runs = [case.limit(budget) for case in (small, large)]
+    runs = [case.student(budget, trainer) for case in (small, large)]
     if not all(run.converged for run in runs):
         return not_converged("the limit", max(int(run.iterations) for run in runs))
     target = target_of(small.teacher)
@@ -166,6 +172,10 @@ CLAIMS = (
         instances=nested_problems,
         check=check_monotone_distance,
         content=STRICT_EXTENSION,
+        trainer_check=TrainerCheck(
+            lambda trainer: partial(check_monotone_distance, trainer=trainer),
+            instances=lambda family: nested_problems(family, init=False),
+        ),
         mutants=(
             Mutant(
                 "no-temperature",

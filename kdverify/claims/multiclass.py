@@ -185,7 +185,7 @@ def _every_term_matters(instance: Instance, evidence: Evidence) -> bool:
     mean_init = np.linalg.norm(projector.project(w0.sum(axis=1)))
     mean_teacher = np.linalg.norm(projector.project(w_star.sum(axis=1)))
     size = OFF_SPAN * float(np.linalg.norm(w0) + np.linalg.norm(w_star))
-    return int(projector.rank) < projector.basis.shape[0] and min(off, mean_init, mean_teacher) > size
+    return bool(int(projector.rank) < projector.basis.shape[0] and min(off, mean_init, mean_teacher) > size)
 
 
 EVERY_TERM = Content("rank X < d, P⊥W0 ≠ 0, P W0 1 ≠ 0 and P W* 1 ≠ 0 (every term of the limit matters)",

@@ -14,12 +14,19 @@ from kdverify._validation import FloatArray
 from kdverify.claims._cases import EPS, Case, descent_rounding, ratio_evidence
 from kdverify.claims._content import INIT_OFF_SPAN, SPAN_DEFICIENT, TEACHER_AND_INIT
 from kdverify.claims._instances import DATA_FAMILIES, problems
-from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
+from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.exact import dot, exact_student
 from kdverify.limits import deep_limit, linear_limit
 from kdverify.linalg import SpanProjector, span_projector
 from kdverify.numerics import angle
-from kdverify.solvers import balance_defect, balanced_init, gradient_flow, small_init, train_deep_distilled
+from kdverify.solvers import (
+    UserTrainer,
+    balance_defect,
+    balanced_init,
+    gradient_flow,
+    small_init,
+    train_deep_distilled,
+)
 from kdverify.strategies import deep_architectures
 from kdverify.teacher import Teacher
 
@@ -75,12 +82,28 @@ def check_span_invariance(
     )
 
 
-def check_linear_bias(instance: Instance, budget: Budget, *, limit_formula: LinearLimit = linear_limit) -> Evidence:
+def check_linear_bias(
+    instance: Instance,
+    budget: Budget,
+    *,
+    limit_formula: LinearLimit = linear_limit,
+    trainer: UserTrainer | None = None,
+) -> Evidence:
     """Gradient descent and gradient flow end within their certified distance of
     ``P w*/T + P⊥ w0`` (and of ``w*/T`` when ``rank X = d``); ``limit_formula`` is the closed
-    form under test."""
+    form under test. With a user's ``trainer`` (from 0): its student is within the distance it
+    promises of ``P w*/T``."""
     case = Case.from_instance(instance)
     limit = limit_formula(case.data, case.teacher, case.w0)
+    if trainer is not None:
+        student = case.student(budget, trainer)
+        distance = float(np.linalg.norm(student.w - limit))
+        return ratio_evidence(
+            {"trainer": (distance, float(student.bound) + case.closed_form_error())},
+            trainer=trainer.name,
+            promise=f"‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)",
+            rank=int(case.projector.rank),
+        )
     descent = case.train(budget)
     if not descent.converged:
         return not_converged("gradient descent", int(descent.iterations))
@@ -215,6 +238,11 @@ CLAIMS = (
         check=check_linear_bias,
         literal_descent=True,
         content=INIT_OFF_SPAN,
+        trainer_check=TrainerCheck(
+            lambda trainer: partial(check_linear_bias, trainer=trainer),
+            instances=lambda family: problems(family, init=False, deficient=True),
+            content=SPAN_DEFICIENT,
+        ),
         mutants=(
             Mutant(
                 "no-off-span-term",

@@ -15,11 +15,11 @@ from kdverify.errors import InvalidArgument
 
 __all__ = ["CLAIM_IDS", "GROUPS", "all_claims", "claims_in_group", "get_claim", "group_of"]
 
-GROUPS = ("calculus", "optimisation", "geometry", "risk", "monotonicity")
+GROUPS: tuple[str, ...] = ("calculus", "optimisation", "geometry", "risk", "monotonicity")
 GROUPS += ("multiclass",)
 
 # THEORY.md §3, in its order: the public vocabulary of the CLI, the JSON output and the tests.
-CLAIM_IDS = (
+CLAIM_IDS: tuple[str, ...] = (
     "loss-calculus",
     "global-minimizers",
     "span-invariance",

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hypothesis import strategies as st
 
+from kdverify._validation import FloatArray
 from kdverify.bounds import risk_bound
 from kdverify.claims._cases import numeric_tolerance
 from kdverify.claims._content import BOUND_BELOW_ONE, INIT_WITH_BOUND_BELOW_ONE
@@ -35,11 +36,14 @@ from kdverify.claims._estimates import (
 )
 from kdverify.claims._instances import DISTRIBUTION_FAMILIES, distribution_of, sized_families
 from kdverify.claims._ties import tie_aware_comparison
-from kdverify.claims.base import Budget, Check, Claim, Evidence, Instance, Mutant
+from kdverify.claims.base import Budget, Check, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.distributions.base import HALF_PI, Family
 from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete
+from kdverify.errors import InvalidArgument
 from kdverify.expected import exact_expected_p_angle, exact_expected_risk, student_risks_and_p_angles
+from kdverify.solvers import UserTrainer, fit_user
 from kdverify.stats import BettingSequence, MeanEstimate
+from kdverify.teacher import Teacher
 
 if TYPE_CHECKING:
     from kdverify.symbolic import RateConstants
@@ -54,6 +58,7 @@ def bound_check(
     *,
     student: Student | None = None,
     through_p_angle: bool = False,
+    trainer: UserTrainer | None = None,
 ) -> Check:
     """A check of ``E R_n ≤ bound(n)``: exact on discrete families (under both tie conventions of
     ``R``, :func:`~kdverify.claims._ties.tie_aware_comparison`), else a Monte Carlo estimate
@@ -64,12 +69,15 @@ def bound_check(
     ``E R_n ≤ E p(∠(ŵ_X, w*)) ≤ bound`` — exactly on discrete data, reporting its tighter link;
     elsewhere the first link per training set and the second by the lower confidence limit of
     ``E p(∠)``, so a bound that is too small is caught even where it still exceeds ``E R_n``.
+
+    ``trainer``: the students are a user's (:class:`~kdverify.solvers.UserTrainer`, from 0), whose
+    risks are estimated by Monte Carlo on every family, against the exact bound where there is one.
     """
 
     def check(instance: Instance, budget: Budget) -> Evidence:
         distribution = distribution_of(instance)
         n, temperature, w0 = int(instance["n"]), instance["temperature"], instance.get("w0")
-        if isinstance(distribution, Discrete) and distribution.is_exact:
+        if trainer is None and isinstance(distribution, Discrete) and distribution.is_exact:
             if exact_bound is None:
                 return Evidence(None, "no exact form of the bound", "<=", "bound")
             risks = {
@@ -85,12 +93,17 @@ def bound_check(
                     details,
                 )
             return tie_aware_comparison(lambda ties: (risks[ties], bound), {"expected_p_angle": p_angle})
-        if numeric_bound is None:
+        if isinstance(distribution, Discrete) and distribution.is_exact and exact_bound is not None:
+            value = float(exact_bound(distribution, n))
+        elif numeric_bound is not None:
+            value = numeric_bound(distribution, n)
+        else:
             return Evidence(None, "no numeric form of the bound", "<=", "bound")
-        trained = student or TrainedStudents(budget)
-        value = numeric_bound(distribution, n)
+        trained = student or (trainer_students(trainer) if trainer else TrainedStudents(budget))
         tolerance = numeric_tolerance(distribution, n + 1)
         students = trained.describe() if isinstance(trained, TrainedStudents) else "closed form"
+        if trainer is not None:
+            students = f"user trainer {trainer.name}, promised ‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)"
         rng = np.random.default_rng(int(instance["seed"]))
         # Trials come in rounds; the betting interval (tuned to the whole budget, valid at every
         # round) of the mean on trial — E R_n, or E p(∠) for the chain — stops them once it lies
@@ -132,6 +145,22 @@ def bound_check(
         )
 
     return check
+
+
+def trainer_students(trainer: UserTrainer) -> Student:
+    """The students of a user's trainer for a batch of training sets (it starts from 0)."""
+
+    def train(data: FloatArray, teacher: Teacher, w0: Any) -> FloatArray:
+        if w0 is not None and np.any(np.asarray(w0, dtype=float)):
+            raise InvalidArgument(f"trainer {trainer.name} starts from w0 = 0, but the instance has w0 = {w0}.")
+        return np.asarray(fit_user(trainer, data, teacher).w)
+
+    return train
+
+
+def _for_trainer(exact: ExactBound | None, numeric: NumericBound | None) -> TrainerCheck:
+    """The risk claims on a user's trainer: :func:`bound_check` through ``E p(∠)`` of its students."""
+    return TrainerCheck(lambda trainer: bound_check(exact, numeric, through_p_angle=True, trainer=trainer))
 
 
 def _mean_below(estimate: MeanEstimate, bound: float, tolerance: float, *, students: str) -> Evidence:
@@ -288,6 +317,7 @@ CLAIMS = (
         instances=bounded_sizes,
         check=bound_check(exact_risk_bound, numeric_risk_bound, through_p_angle=True),
         content=BOUND_BELOW_ONE,
+        trainer_check=_for_trainer(exact_risk_bound, numeric_risk_bound),
         statistical=True,
         mutants=(
             Mutant(
@@ -321,6 +351,7 @@ CLAIMS = (
         instances=sized_families,
         check=bound_check(exact_margin_bound, numeric_margin_bound, through_p_angle=True),
         content=BOUND_BELOW_ONE,
+        trainer_check=_for_trainer(exact_margin_bound, numeric_margin_bound),
         statistical=True,
         mutants=(
             Mutant(
@@ -350,6 +381,7 @@ CLAIMS = (
         instances=polynomial_instances,
         check=bound_check(None, rate_polynomial_bound, through_p_angle=True),
         content=BOUND_BELOW_ONE,
+        trainer_check=_for_trainer(None, rate_polynomial_bound),
         statistical=True,
         mutants=(
             Mutant(

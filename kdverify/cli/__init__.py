@@ -15,11 +15,17 @@ from collections.abc import Sequence  # noqa: E402
 
 from kdverify.errors import KDVerifyError  # noqa: E402
 
-__all__ = ["main"]
+__all__ = ["DESCRIPTION", "EPILOG", "EXIT_USAGE", "VERB_MODULES", "build_parser", "main"]
 
 VERB_MODULES = ("families", "bound", "derive", "list_claims", "check", "hunt", "replay", "selftest", "curve", "report")
 
 EXIT_USAGE = 2
+
+DESCRIPTION = (
+    "Property-based verification of the theory of knowledge distillation (Phuong & Lampert, ICML 2019): "
+    "every claim of the theory checked on generated data, with a verdict and its evidence."
+)
+EPILOG = "`kdverify check` is the main job; `kdverify VERB --help` describes a verb."
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with one sub-parser per verb module."""
-    parser = _Parser(prog="kdverify", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="kdverify", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name in VERB_MODULES:

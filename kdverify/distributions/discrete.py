@@ -39,7 +39,10 @@ def _rational_weights(weights: Any, m: int, exact: bool) -> tuple[Fraction, ...]
     """Exact weights summing to 1: as given when ``exact``, else floats renormalised exactly."""
     values = as_rational_vector("weights", weights)
     if len(values) != m:
-        raise InvalidArgument(f"weights has {len(values)} entries, but there are {m} points.")
+        raise InvalidArgument(
+            f"weights has {len(values)} entries, but points has {m} rows: one weight per point, and points "
+            "are rows (m, d), one per support point, not the columns of a (d, m) data array."
+        )
     for j, q in enumerate(values):
         if q <= 0:
             raise InvalidArgument(f"weights[{j}]={float(q)!r} must be > 0; drop support points of weight 0.")
@@ -54,30 +57,31 @@ def _rational_weights(weights: Any, m: int, exact: bool) -> tuple[Fraction, ...]
 
 
 def _float_mirror(name: str, rows: Any) -> FloatArray:
-    """The float64 values of exact rows; a number beyond the float range, or a nonzero column
+    """The float64 values of exact rows; a number beyond the float range, or a nonzero row
     that rounds to zero, is refused (the floats are the data the solvers train on)."""
     try:
         values = np.array([[float(x) for x in row] for row in rows])
     except OverflowError:
         raise InvalidArgument(f"{name} has an entry beyond the float64 range (about 1.8e308).") from None
     exact_nonzero = np.array([[x != 0 for x in row] for row in rows])
-    vanished = np.flatnonzero(np.any(exact_nonzero, axis=0) & ~np.any(values != 0, axis=0))
+    vanished = np.flatnonzero(np.any(exact_nonzero, axis=1) & ~np.any(values != 0, axis=1))
     if vanished.size:
         raise InvalidArgument(
-            f"{name} column {int(vanished[0])} is nonzero but rounds to zero in float64 (entries below 1e-308)."
+            f"{name}[{int(vanished[0])}] is nonzero but rounds to zero in float64 (entries below 1e-308)."
         )
     return values
 
 
 class Discrete(Family):
-    """Points ``a_1..a_m`` (the columns of ``points``, shape ``(d, m)``) with weights ``q_j``.
+    """Points ``a_1..a_m`` (the rows of ``points``, shape ``(m, d)``: a list of points, as in
+    certificates and strategies) with weights ``q_j``; :meth:`sample` returns data ``(d, n)``.
 
     Inputs without floats (ints, Fractions, strings like ``"1/3"``) are exact: weights must sum
     to 1 exactly, and :meth:`exact_risk`, :meth:`exact_p` and the expected-risk module return
     Fractions. Float inputs are read as their exact binary values, and float weights are
     renormalised. No point may lie on the teacher's boundary (``w*ᵀa_j = 0``, tested exactly).
 
-    >>> dist = Discrete([[1, 2], [1, -1]], ["1/3", "2/3"], w_star=[1, 0])
+    >>> dist = Discrete([[1, 1], [2, -1]], ["1/3", "2/3"], w_star=[1, 0])
     >>> dist.exact_risk([1, 3]), float(dist.p(1.0))
     (Fraction(2, 3), 0.3333333333333333)
     """
@@ -88,27 +92,29 @@ class Discrete(Family):
         self.is_exact = all(map(is_float_free, (points, weights, w_star)))
         rows = as_rational_matrix("points", points)
         self.exact_w_star = as_rational_vector("w_star", w_star)
-        if len(rows) != len(self.exact_w_star):
+        if len(rows[0]) != len(self.exact_w_star):
             raise InvalidArgument(
-                f"points has {len(rows)} rows, but w_star has length {len(self.exact_w_star)}: "
-                "points are the columns of a (d, m) array."
+                f"points has {len(rows)} rows of {len(rows[0])} coordinates, but w_star has length "
+                f"{len(self.exact_w_star)}: points are rows (m, d), one per support point, not the columns "
+                "of a (d, m) data array."
             )
         if not any(self.exact_w_star):
             raise InvalidArgument("w_star is the zero vector; the teacher w* must be nonzero.")
-        self.support: tuple[RationalVector, ...] = tuple(zip(*rows, strict=True))
+        self.support: tuple[RationalVector, ...] = rows
         self.exact_weights = _rational_weights(weights, len(self.support), self.is_exact)
         self.teacher_signs = np.array([sign(dot(self.exact_w_star, a)) for a in self.support])
         if not np.all(self.teacher_signs):
             j = int(np.argmin(np.abs(self.teacher_signs)))
             raise InvalidArgument(
-                f"points column {j} lies on the teacher's boundary (w*ᵀa = 0); the theory requires P[w*ᵀx = 0] = 0."
+                f"points[{j}] lies on the teacher's boundary (w*ᵀa = 0); the theory requires P[w*ᵀx = 0] = 0."
             )
         super().__init__(_float_mirror("w_star", [self.exact_w_star])[0])
         self.points = _float_mirror("points", rows)
+        """The support as float rows ``(m, d)``."""
         self.weights = np.array([float(q) for q in self.exact_weights])
         # Angles do not depend on the length of a point or of w*: power-of-two rescaling keeps
         # their norms from overflowing or underflowing at extreme scales.
-        self._directions, teacher = unit_scaled(self.points, axis=0), unit_scaled(self.w_star)
+        self._directions, teacher = unit_scaled(self.points.T, axis=0), unit_scaled(self.w_star)
         self.gammas = boundary_angles(self._directions, teacher)
         self._p_steps = self._steps(self.gammas)
         self._near_steps = self._steps(line_angles(self._directions, teacher))
@@ -125,7 +131,7 @@ class Discrete(Family):
 
     def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
         """``n`` i.i.d. draws of the support with the weights, as ``(d, n)`` or ``(trials, d, n)``."""
-        return np.moveaxis(self.points[:, self.sample_indices(n, rng, trials=trials)], 0, -2)
+        return np.moveaxis(self.points.T[:, self.sample_indices(n, rng, trials=trials)], 0, -2)
 
     def _steps(self, angles: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Sorted ``angles`` and the mass at or below each, summed exactly then rounded once
@@ -202,13 +208,13 @@ class Discrete(Family):
         )
 
     def params(self) -> dict[str, Any]:
-        """Points (rows of the ``(d, m)`` array), weights and ``w*``; strings when exact."""
+        """Points (a list of points, rows ``(m, d)``), weights and ``w*``; strings when exact."""
 
         def plain(x: Fraction) -> str | float:
             return str(x) if self.is_exact else float(x)
 
         return {
-            "points": [[plain(x) for x in row] for row in zip(*self.support, strict=True)],
+            "points": [[plain(x) for x in point] for point in self.support],
             "weights": [plain(q) for q in self.exact_weights],
             "w_star": [plain(x) for x in self.exact_w_star],
         }

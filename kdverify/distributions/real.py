@@ -89,7 +89,7 @@ class RealData(Discrete):
         rows = rows / logits.std()
         kept = logits != 0
         self.dropped_rows = int(np.sum(~kept))
-        super().__init__(rows[kept].T, np.full(int(kept.sum()), 1 / kept.sum()), w_star=w_star)
+        super().__init__(rows[kept], np.full(int(kept.sum()), 1 / kept.sum()), w_star=w_star)
 
     @classmethod
     def digits(cls, pair: tuple[int, int] = (0, 1), *, bias: bool = True, C: float = 1.0) -> Digits:

@@ -58,11 +58,6 @@ def _point_list(text: str) -> list[list[str]]:
     return points
 
 
-def _points(text: str) -> list[list[str]]:
-    """``"x1,y1;x2,y2"`` (one point per ``;`` group) → rows of the ``(d, m)`` array."""
-    return [list(row) for row in zip(*_point_list(text), strict=True)]
-
-
 def _float_points(text: str) -> list[list[float]]:
     """``"x1,y1;x2,y2"`` → the points as float rows (``"1/3"`` allowed)."""
     return [[float(Fraction(x)) for x in point] for point in _point_list(text)]
@@ -135,7 +130,7 @@ def _anisotropic(dim: int, condition: float, w_star: Any, scale: float | None) -
 
 
 def _discrete(points: Any, weights: Any, w_star: Any) -> Family:
-    dim, m = len(points), len(points[0])
+    m, dim = len(points), len(points[0])
     teacher = w_star if w_star is not None else [1] + [0] * (dim - 1)
     return Discrete(points, weights if weights is not None else [Fraction(1, m)] * m, w_star=teacher)
 
@@ -199,7 +194,7 @@ _SPECS = (
         "discrete",
         "finitely many points with rational weights; everything exact",
         (
-            Param("points", _points, [["2", "1", "-1"], ["1", "-2", "3"]], "x1,y1;x2,y2;..."),
+            Param("points", _point_list, [["2", "1"], ["1", "-2"], ["-1", "3"]], "x1,y1;x2,y2;..."),
             Param("weights", _numbers, None, "q1,q2,... (default uniform, exact)"),
             Param("w_star", _numbers, None, "teacher, default e_1"),
         ),

@@ -23,11 +23,13 @@ from kdverify.solvers.softmax import SoftmaxTeacher, softmax_limit
 from kdverify.solvers.train import (
     METHODS,
     TrainingResult,
+    UserTrainer,
     certify_distilled,
     fit_deep,
     fit_distilled,
     fit_hard_label,
     fit_softmax,
+    fit_user,
 )
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "MaxMarginResult",
     "SoftmaxTeacher",
     "TrainingResult",
+    "UserTrainer",
     "balance_defect",
     "balanced_init",
     "certify_distilled",
@@ -45,6 +48,7 @@ __all__ = [
     "fit_distilled",
     "fit_hard_label",
     "fit_softmax",
+    "fit_user",
     "flow_distilled",
     "gradient_descent",
     "gradient_flow",

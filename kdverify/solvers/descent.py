@@ -246,10 +246,10 @@ def _schedule(
     """Set the next check of the problems just checked, each from its own history only (so a
     batch returns what one run per problem returns): every ``check_every`` steps while within
     :data:`NEAR` of its tolerance, else :func:`check_interval`; never past ``max_iter``."""
-    interval = check_interval(check_every, iteration, every_iterate=every_iterate)
+    interval = np.full(int(np.sum(due)), check_interval(check_every, iteration, every_iterate=every_iterate))
     if state.tol is not None:
         near = out["bound"][state.index[due]] <= NEAR * state.tol[due]
-        interval = np.where(near, check_every, interval)
+        interval[near] = check_every
     state.next_check[due] = np.minimum(iteration + interval, max_iter)
 
 

@@ -305,7 +305,8 @@ def softmax_newton(
                 break  # no step length keeps the loss: Newton has nothing left to give
             w[b] = trials[int(np.argmax(losses <= losses.min() + slack))]
             iterations[b] += 1
-            bound[b] = softmax_certificate(w[b][None], w0[b][None], data[b][None], teacher, _take(projector, [b]))[0]
+            one = _take(projector, np.array([b]))
+            bound[b] = softmax_certificate(w[b][None], w0[b][None], data[b][None], teacher, one)[0]
             if bound[b] <= tol[b]:
                 break
     off_span, rows = _drifts(w, w0, projector)

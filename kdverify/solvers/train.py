@@ -26,6 +26,7 @@ still refuses after Newton is returned with ``converged=False``, never silently 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -62,11 +63,13 @@ from kdverify.teacher import Teacher
 __all__ = [
     "METHODS",
     "TrainingResult",
+    "UserTrainer",
     "certify_distilled",
     "fit_deep",
     "fit_distilled",
     "fit_hard_label",
     "fit_softmax",
+    "fit_user",
 ]
 
 METHODS = ("auto", "gd")
@@ -80,6 +83,7 @@ NEWTON = " + newton"
 MAX_MARGIN = "max-margin (LDP)"
 HARD_GD = "hard-label gradient descent (fixed budget)"
 DEEP_GD = "deep gradient descent"
+USER = "user trainer"
 
 CACHE_FLOATS = 2**16
 """Floats of training data per gradient-descent chunk: chunks that stay in the L2 cache run
@@ -509,3 +513,81 @@ def fit_softmax(
         certificate="‖W − W_∞‖_F ≤ ‖XᵀWC − XᵀW*C/T‖/σ_min⁺ + ‖P⊥(W − W0)‖ + ‖(W − W0)1‖/√K + rounding",
     )
 
+Fit = Callable[[FloatArray, FloatArray], ArrayLike]
+"""A user's trainer: data ``X`` ``(d, n)`` and soft targets ``σ(w*ᵀx_i/T)`` ``(n,)`` to weights ``(d,)``."""
+
+
+@dataclass(frozen=True)
+class UserTrainer:
+    """A user's distilled linear student, checked against the theory by
+    :func:`kdverify.testing.parametrize_with_claims`.
+
+    ``fit(X, targets)`` trains from ``w_0 = 0`` on data ``X`` ``(d, n)`` (points are columns) with
+    the teacher's soft targets ``σ(w*ᵀx_i/T)`` ``(n,)`` and returns the weights ``(d,)``. ``rtol`` is
+    how close to the limit it promises to get, ``‖w − ŵ‖ ≤ rtol·max(1, ‖w‖)``: the distance the claims
+    about the trained student allow it (``optimization-bias-linear`` tests that very promise).
+
+    >>> trainer = UserTrainer(lambda X, targets: np.zeros(X.shape[0]), rtol=1e-6)
+    >>> fit_user(trainer, np.eye(2), Teacher([1.0, 0.0])).w.tolist()
+    [0.0, 0.0]
+    """
+
+    fit: Fit
+    rtol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if not callable(self.fit):
+            raise InvalidArgument(f"fit={self.fit!r} must be callable as fit(X, targets) -> weights.")
+        positive_float("rtol", self.rtol)
+
+    @property
+    def name(self) -> str:
+        """The trainer's name for reports: its function's name."""
+        return str(getattr(self.fit, "__name__", type(self.fit).__name__))
+
+
+def fit_user(trainer: UserTrainer, data: ArrayLike, teacher: Teacher) -> TrainingResult:
+    """Train ``trainer`` on one set ``(d, n)`` or each set of a batch ``(B, d, n)``; ``bound`` is the
+    distance to the limit the trainer promises (``rtol·max(1, ‖w‖)``), not a certificate, and a
+    student that is not a finite ``(d,)`` vector is refused with a message saying what came back."""
+    teacher = _check_teacher(teacher)
+    batch = as_data("data", data, batched=True)
+    single = batch.ndim == 2
+    batch = batch[None] if single else batch
+    students = []
+    for X in batch:
+        w = np.asarray(trainer.fit(X, teacher.soft_labels(X)), dtype=np.float64)
+        if w.shape != (X.shape[0],) or not np.all(np.isfinite(w)):
+            raise InvalidArgument(
+                f"trainer {trainer.name} returned weights of shape {w.shape} ({np.sum(~np.isfinite(w))} not finite); "
+                f"expected a finite vector of shape ({X.shape[0]},) for data of shape {X.shape}."
+            )
+        students.append(w)
+    w = np.array(students)
+    bound = trainer.rtol * np.maximum(1.0, np.linalg.norm(w, axis=1))
+    count = len(w)
+    result = TrainingResult(
+        w=w,
+        bound=bound,
+        tol=bound,
+        converged=np.ones(count, dtype=bool),
+        method=np.full(count, USER),
+        iterations=np.zeros(count, dtype=np.int64),
+        student=f"user trainer {trainer.name}",
+        certificate=f"declared by the trainer: ‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)",
+    )
+    return _first(result) if single else result
+
+
+def _first(result: TrainingResult) -> TrainingResult:
+    """The result of a one-problem batch as a single problem's."""
+    return TrainingResult(
+        w=result.w[0],
+        bound=result.bound[0],
+        tol=result.tol[0],
+        converged=result.converged[0],
+        method=result.method[0],
+        iterations=result.iterations[0],
+        student=result.student,
+        certificate=result.certificate,
+    )

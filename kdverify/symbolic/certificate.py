@@ -127,16 +127,16 @@ def certify_discrete_instance(
     points: Any, weights: Any, w_star: Any, temperature: Any = 1, w0: Any = None, n: int = 1
 ) -> DiscreteCertificate:
     """Exact ``E R_n`` (and every ``π_n(S)``, ``r(S)``, projector and student) of the discrete
-    distribution with support the columns of ``points`` (``(d, m)``) and weights ``q``.
+    distribution with support the rows of ``points`` (a list of points, ``(m, d)``) and weights ``q``.
 
     >>> certificate = certify_discrete_instance([[1, 1], [1, -1]], ["1/2", "1/2"], [1, 0], n=2)
     >>> certificate.expected_risk
     1/4
     """
-    points = _rational_matrix("points", points, (None, None))
+    points = _rational_matrix("points", points, (None, None)).T  # the (d, m) data matrix
     d, m = points.shape
     if m > MAX_SUPPORT:
-        raise InvalidArgument(f"points has m={m} columns; exact certificates allow m <= {MAX_SUPPORT}.")
+        raise InvalidArgument(f"points has m={m} points; exact certificates allow m <= {MAX_SUPPORT}.")
     q = tuple(_rational_matrix("weights", weights, (m,)))
     w_star = _rational_matrix("w_star", w_star, (d,))
     temperature = _rational("temperature", temperature)
@@ -167,11 +167,11 @@ def _check_instance(points: sp.Matrix, q: tuple[sp.Rational, ...], w_star: sp.Ma
         raise InvalidArgument("w_star is the zero vector; the teacher w* must be nonzero.")
     for j in range(points.cols):
         if (w_star.T * points.col(j))[0] == 0:
-            raise InvalidArgument(f"points column {j} lies on the teacher's boundary (w*ᵀa = 0).")
+            raise InvalidArgument(f"points[{j}] lies on the teacher's boundary (w*ᵀa = 0).")
 
 
 EXAMPLE: dict[str, list[Any]] = {
-    "points": [[2, 1, -1], [1, -3, 2], [1, 1, 1]],
+    "points": [[2, 1, 1], [1, -3, 1], [-1, 2, 1]],
     "weights": ["1/2", "1/3", "1/6"],
     "w_star": [1, 1, -2],
 }
@@ -198,7 +198,7 @@ def _exact_certificate() -> Derived:
     enumerated = {support: sp.Integer(0) for support in supports}
     for sequence in itertools.product(range(3), repeat=draws):
         enumerated[tuple(sorted(set(sequence)))] += sp.Mul(*(symbolic_q[j] for j in sequence))
-    points = _rational_matrix("points", EXAMPLE["points"], (None, None))
+    points = _rational_matrix("points", EXAMPLE["points"], (None, None)).T
     q = tuple(_rational(f"weights[{j}]", v) for j, v in enumerate(EXAMPLE["weights"]))
     w_star = _rational_matrix("w_star", EXAMPLE["w_star"], (3,))
     zero = sp.zeros(3, 1)
@@ -234,7 +234,7 @@ DERIVATIONS = {
         "exact-certificate",
         "exact expected risk of a discrete instance: Σ_S π_n(S) r(S) in rational arithmetic",
         ("discrete distribution with rational support points and weights, w*ᵀa_j ≠ 0",
-         f"example: points (columns) {EXAMPLE['points']}, weights {EXAMPLE['weights']}, "
+         f"example: points {EXAMPLE['points']}, weights {EXAMPLE['weights']}, "
          f"w* = {EXAMPLE['w_star']}, T = 1, w_0 = 0"),
         _exact_certificate,
     )
