@@ -1,10 +1,9 @@
 """The multi-class claims of THEORY.md §8.1, one test per (claim, family) pair, from the registry."""
 
-import pytest
+from kdverify.claims.registry import claims_in_group
+from kdverify.testing import parametrize_with_claims
 
-from kdverify.testing import case_id, check_claim, claim_cases
 
-
-@pytest.mark.parametrize(("claim", "family"), claim_cases("multiclass"), ids=case_id)
-def test_claim(claim, family):
-    print(check_claim(claim, family))
+@parametrize_with_claims(claims=claims_in_group("multiclass"))
+def test_claim(claim_case, record_property):
+    print(claim_case.check(record_property))
