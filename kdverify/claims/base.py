@@ -20,9 +20,20 @@ from hypothesis.strategies import SearchStrategy
 from kdverify.errors import CertificateError
 from kdverify.exact import to_fraction
 
-__all__ = ["EVERY_INSTANCE", "Budget", "Claim", "Content", "Evidence", "Instance", "Mutant", "Status"]
+__all__ = [
+    "EVERY_INSTANCE",
+    "Budget",
+    "Claim",
+    "Content",
+    "Evidence",
+    "Instance",
+    "Mutant",
+    "Quantifier",
+    "Status",
+]
 
 Status = Literal["theorem", "open"]
+Quantifier = Literal["for all", "exists"]
 
 
 def _jsonable(value: Any) -> Any:
@@ -227,6 +238,12 @@ class Claim:
     non-vacuity condition (a theorem "holds" only with at least one informative example); ``statistical``
     marks claims whose checks use confidence intervals and so take a share of the run's
     false-alarm budget δ (passed to ``check`` as ``Budget.alpha``).
+
+    ``quantifier`` is ``"for all"`` for a statement about every instance (a violation refutes it)
+    or ``"exists"`` for an existence claim (THEORY.md §8: "an instance where …"). An existence
+    claim is searched as its negation — its check's evidence states "this instance is no
+    witness", so a violation *is* a witness, which proves the claim; the verdict table reads
+    "witness found" or "no witness" for it.
     """
 
     id: str
@@ -240,7 +257,10 @@ class Claim:
     content: Content = EVERY_INSTANCE
     statistical: bool = False
     mutants: tuple[Mutant, ...] = ()
+    quantifier: Quantifier = "for all"
 
     def __post_init__(self) -> None:
         if self.status not in ("theorem", "open"):
             raise ValueError(f"claim {self.id!r}: status={self.status!r} must be 'theorem' or 'open'")
+        if self.quantifier not in ("for all", "exists") or (self.quantifier == "exists" and self.status != "open"):
+            raise ValueError(f"claim {self.id!r}: quantifier={self.quantifier!r} must be 'for all', or 'exists' when open")

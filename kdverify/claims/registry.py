@@ -15,9 +15,9 @@ from kdverify.errors import InvalidArgument
 
 __all__ = ["CLAIM_IDS", "GROUPS", "all_claims", "claims_in_group", "get_claim", "group_of"]
 
-GROUPS = ("calculus", "optimisation", "geometry", "risk", "monotonicity")
+GROUPS = ("calculus", "optimisation", "geometry", "risk", "monotonicity", "mixed", "selfdistill")
 
-# THEORY.md §3, in its order: the public vocabulary of the CLI, the JSON output and the tests.
+# THEORY.md §3 then §8, in its order: the public vocabulary of the CLI, the JSON output and the tests.
 CLAIM_IDS = (
     "loss-calculus",
     "global-minimizers",
@@ -36,6 +36,13 @@ CLAIM_IDS = (
     "risk-bound-with-init",
     "temperature-monotone",
     "distill-beats-hard-expected",
+    "mixed-targets-limit",
+    "soft-ratio-monotone",
+    "imperfect-teacher-mixing-helps",
+    "self-distillation-filter",
+    "self-distillation-shrinks",
+    "self-distillation-helps",
+    "self-distillation-helps-exists",
 )
 
 

@@ -29,6 +29,8 @@ _MODULE_OF = {
     "rate-margin": "rates",
     "rate-polynomial": "rates",
     "exact-certificate": "certificate",
+    "mixed-targets": "extensions",
+    "self-distillation": "extensions",
 }
 
 
