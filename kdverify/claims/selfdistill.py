@@ -169,22 +169,21 @@ def _integer_rows(count: st.SearchStrategy[int], dim: int) -> st.SearchStrategy[
 
 @st.composite
 def kernel_problems(draw: st.DrawFn, family: str, *, test: bool = False) -> Instance:
-    """Integer training points (rows), integer labels, ``λ`` and a number of rounds; for the RBF
-    kernel a bandwidth; with ``test`` also test points, a linear target ``β`` and a noise variance."""
+    """Integer training points (rows), ``λ`` and, for the RBF kernel, a bandwidth; then integer
+    labels and a number of rounds, or with ``test`` the test points, a linear target ``β`` (labels
+    ``βᵀx + ε``) and a noise variance ``σ²``."""
     dim = draw(st.integers(1, 3))
     points = draw(_integer_rows(st.integers(2, 5), dim))
-    values: dict[str, Any] = {
-        "points": points,
-        "labels": draw(st.lists(st.integers(-3, 3), min_size=len(points), max_size=len(points)).filter(any)),
-        "lam": draw(st.sampled_from(LAMBDAS)),
-        "rounds": draw(st.integers(1, 4)),
-    }
+    values: dict[str, Any] = {"points": points, "lam": draw(st.sampled_from(LAMBDAS))}
     if family == "rbf-kernel":
         values["bandwidth"] = draw(st.sampled_from(BANDWIDTHS))
     if test:
         values["test_points"] = draw(_integer_rows(st.integers(1, 4), dim))
         values["beta_rows"] = [draw(st.lists(st.integers(-2, 2), min_size=dim, max_size=dim).filter(any))]
         values["noise"] = draw(st.sampled_from(NOISES))
+    else:
+        values["labels"] = draw(st.lists(st.integers(-3, 3), min_size=len(points), max_size=len(points)).filter(any))
+        values["rounds"] = draw(st.integers(1, 4))
     return Instance(family, values)
 
 
