@@ -88,10 +88,11 @@ def _sides(certificate: dict, ties: str) -> tuple[sp.Rational, sp.Rational]:
         return _expected(params, n, distilled, ties), _expected(params, n, lambda data: _max_margin(params, data), ties)
     if claim in ("soft-ratio-monotone", "imperfect-teacher-mixing-helps"):
         truth = instance.get("labeller") or params["w_star"]
-        risks = {
-            rho: _expected({**params, "w_star": truth}, n, lambda data, r=rho: _mixed(params, truth, data, r, temperature), ties)
-            for rho in map(_rational, certificate["evidence"]["details"]["risks"])
-        }
+        def mixed(rho: sp.Rational) -> Callable[[list], sp.Matrix]:
+            return lambda data: _mixed(params, truth, data, rho, temperature)
+
+        rhos = map(_rational, certificate["evidence"]["details"]["risks"])
+        risks = {rho: _expected({**params, "w_star": truth}, n, mixed(rho), ties) for rho in rhos}
         if claim == "soft-ratio-monotone":
             low, high = sorted(map(_rational, (instance["rho"], instance["rho_other"])))
             return risks[high], risks[low]

@@ -263,4 +263,6 @@ class Claim:
         if self.status not in ("theorem", "open"):
             raise ValueError(f"claim {self.id!r}: status={self.status!r} must be 'theorem' or 'open'")
         if self.quantifier not in ("for all", "exists") or (self.quantifier == "exists" and self.status != "open"):
-            raise ValueError(f"claim {self.id!r}: quantifier={self.quantifier!r} must be 'for all', or 'exists' when open")
+            raise ValueError(
+                f"claim {self.id!r}: quantifier={self.quantifier!r} must be 'for all', or 'exists' for an open claim"
+            )

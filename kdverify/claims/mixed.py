@@ -87,7 +87,8 @@ def check_mixed_limit(instance: Instance, budget: Budget, *, formula: Formula = 
     parts = {}
     if consistent:
         claimed = formula(case.data, logits, case.w0, case.teacher)
-        parts["closed-form"] = (float(np.linalg.norm(descent.w - claimed)), float(descent.bound + reference.bound) + rounding)
+        distance = float(np.linalg.norm(descent.w - claimed))
+        parts["closed-form"] = (distance, float(descent.bound + reference.bound) + rounding)
         if rho == 1:
             section3 = linear_limit(case.data, case.teacher, case.w0)
             parts["rho=1 is §3"] = (float(np.linalg.norm(claimed - section3)), float(reference.bound) + 2 * rounding)
@@ -166,7 +167,8 @@ def _expected_risks(
         if not np.all(result.converged):
             raise Undecided(f"{int(np.sum(~result.converged))} mixed students not certified")
         scores = np.asarray(result.w) @ points  # (K, m)
-        slack = lengths[None, :] * np.asarray(result.bound)[:, None] + 4 * EPS * np.abs(np.asarray(result.w)) @ np.abs(points)
+        students = np.asarray(result.w)
+        slack = lengths[None, :] * np.asarray(result.bound)[:, None] + 4 * EPS * np.abs(students) @ np.abs(points)
         totals = {"error": Fraction(0), "correct": Fraction(0)}
         for k, chosen in enumerate(multisets):
             counts = tuple(chosen.count(j) for j in range(len(support)))
@@ -184,9 +186,16 @@ def _expected_risks(
     return out
 
 
+def _argmin(order: tuple[Fraction, ...], values: dict[Fraction, Fraction]) -> Fraction:
+    """The first of ``order`` with the smallest value."""
+    return min(order, key=values.__getitem__)
+
+
 def _exact_comparison(instance: Instance, compared: Fraction, reference: tuple[Fraction, ...]) -> Evidence:
     """Exact evidence ``E R_n(ŵ_compared) ≤ min over reference ρ of E R_n(ŵ_ρ)`` under both tie conventions."""
     distribution = distribution_of(instance)
+    if not isinstance(distribution, Discrete):
+        raise TypeError(f"exact expected risks need a discrete family, not {instance.family!r}")
     n = int(instance["n"])
     try:
         risks = _expected_risks(
@@ -195,7 +204,7 @@ def _exact_comparison(instance: Instance, compared: Fraction, reference: tuple[F
         )
     except Undecided as reason:
         return Evidence(None, "undecided", "<=", str(reason))
-    best = {ties: min(reference, key=lambda rho, t=ties: risks[rho][t]) for ties in ("error", "correct")}
+    best = {ties: _argmin(reference, {rho: risks[rho][ties] for rho in reference}) for ties in ("error", "correct")}
     return tie_aware_comparison(
         lambda ties: (risks[compared][ties], risks[best[ties]][ties]),
         details={
@@ -361,7 +370,7 @@ CLAIMS = (
     Claim(
         id="imperfect-teacher-mixing-helps",
         status="open",
-        statement="exists an imperfect teacher (w_y ≠ w*) where some ρ < 1 has E R_n(ŵ_ρ) < E R_n(ŵ_1), risk against w_y",
+        statement="some imperfect teacher (w_y ≠ w*) has a ρ < 1 with E R_n(ŵ_ρ) < E R_n(ŵ_1), risk against w_y",
         latex=r"\exists\, w_y \ne w^*, \rho < 1:\ \mathbb E\, R_n(\hat w_\rho) < \mathbb E\, R_n(\hat w_1)",
         source="THEORY.md §8.2 (open, existence; after Ji & Zhu 2020)",
         families=("discrete",),

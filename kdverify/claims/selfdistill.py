@@ -90,9 +90,10 @@ def check_filter(instance: Instance, budget: Budget, *, power_of: PowerOf = lamb
                         details={"meaning": "max_t ‖f_t − A^{t+1}y‖_∞", "informative": informative})
     parts = {}
     for t, f in enumerate(fits):
-        claimed = spectral_filter(matrix, labels, lam, power_of(t))
+        claimed = spectral_filter(matrix, labels, float(lam), power_of(t))
         size = float(np.linalg.norm(labels))
-        parts[f"round {t}"] = (float(np.linalg.norm(np.array(f) - claimed)), _float_tolerance(matrix, lam, size, t))
+        error = float(np.linalg.norm(np.array(f) - claimed))
+        parts[f"round {t}"] = (error, _float_tolerance(matrix, float(lam), size, t))
     return ratio_evidence(parts, informative=informative)
 
 
@@ -122,7 +123,7 @@ def check_shrinks(
     details = {"squared_norms": squares, "rate": rate, "informative": informative}
     if _exact(instance):
         return Evidence(worst >= 0, -worst, "<=", 0, exact=True, details=details)
-    tolerance = 2 * _float_tolerance(matrix, lam, float(label_square), count)
+    tolerance = 2 * _float_tolerance(matrix, float(lam), float(label_square), count)
     return Evidence(worst >= -tolerance, -worst, "<=", 0, tolerance=tolerance, details=details)
 
 
@@ -213,14 +214,21 @@ CLAIMS = (
         content=FIT_NONZERO,
         mutants=(
             Mutant("power-t", "f_t = A^t y: one round too few", partial(check_filter, power_of=lambda t: t)),
-            Mutant("power-2t", "f_t = A^{2t+1} y: rounds compound twice", partial(check_filter, power_of=lambda t: 2 * t + 1)),
+            Mutant(
+                "power-2t",
+                "f_t = A^{2t+1} y: rounds compound twice",
+                partial(check_filter, power_of=lambda t: 2 * t + 1),
+            ),
         ),
     ),
     Claim(
         id="self-distillation-shrinks",
         status="theorem",
         statement="‖f_t‖ is non-increasing in t and ‖f_t‖ ≤ (tr G/(tr G + λ))^{t+1}‖y‖ → 0",
-        latex=r"\|f_{t+1}\| \le \|f_t\| \le \Bigl(\tfrac{\operatorname{tr} G}{\operatorname{tr} G + \lambda}\Bigr)^{t+1} \|y\|",
+        latex=(
+            r"\|f_{t+1}\| \le \|f_t\| \le "
+            r"\Bigl(\tfrac{\operatorname{tr} G}{\operatorname{tr} G + \lambda}\Bigr)^{t+1} \|y\|"
+        ),
         source="THEORY.md §8.3; derivation self-distillation",
         families=KERNEL_FAMILIES,
         instances=kernel_problems,

@@ -15,8 +15,12 @@ segment from ``w`` to ``ŵ`` the logits stay within ``M_i = max(|a_i|, max |I_i|
 ``σ' ≥ σ'(M_i)``; so ``L`` is ``μ``-strongly convex there along ``span X`` with
 ``μ = min_i σ'(M_i) · (σ_min⁺)² / n`` and
 
-    ‖P(w − ŵ)‖ ≤ ‖∇L(w)‖ / μ,
+    ‖P(w − ŵ)‖ ≤ ‖∇L(w)‖ / μ.
 
+Near the minimiser a local modulus is sharper: on the ball of radius ``R`` around ``w`` in
+``w_0 + span X`` the logits stay within ``|a_i| + ‖x_i‖R``, giving a modulus ``μ_R``; if
+``2‖∇L(w)‖ ≤ μ_R R`` the loss grows along every ray leaving the ball, so ``ŵ`` is inside and
+``‖P(w − ŵ)‖ ≤ ‖∇L(w)‖/μ_R`` (tried at ``R = 4‖∇L(w)‖/μ_0``). The smaller valid bound is used,
 to which the measured off-span part ``‖P⊥(w − w_0)‖``, the projector's rounding and the
 gradient's rounding are added, as for the distilled student (:mod:`kdverify.solvers.train`).
 Unlike :func:`kdverify.limits.span_error_bound` it needs no interpolation, so it also certifies
@@ -25,24 +29,30 @@ inconsistent targets (duplicated points, ``n > d``), where ``Xᵀŵ ≠ u``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from kdverify._validation import FloatArray, as_data, as_float_array, positive_int, probability
 from kdverify.errors import InvalidArgument
 from kdverify.limits import _gamma
 from kdverify.linalg import SpanProjector, span_projector
 from kdverify.numerics import sigmoid
-from kdverify.solvers._common import EPS, Problem, prepare, resolve_tolerance, take, unbatch
+from kdverify.solvers._common import EPS, Certificate, Problem, prepare, resolve_tolerance, take, unbatch
 from kdverify.solvers.descent import descend
 from kdverify.teacher import Teacher
 
-__all__ = ["certify_mixed", "fit_mixed", "mixed_limit", "mixed_targets"]
+__all__ = ["MixedCertifier", "certify_mixed", "fit_mixed", "mixed_limit", "mixed_targets"]
 
 CLOSED_FORM = "closed form X(XᵀX)⁺u"
 NEWTON = "newton in span X"
 GRADIENT_DESCENT = "gradient descent"
-CERTIFICATE = "‖w − ŵ_ρ‖ ≤ ‖∇L(w)‖/μ + ‖P⊥(w − w0)‖ + rounding, μ from the logit bound n·L(w)/min(t, 1 − t)"
+CERTIFICATE = (
+    "‖w − ŵ_ρ‖ ≤ ‖∇L(w)‖/μ + ‖P⊥(w − w0)‖ + rounding (μ from the limit's logit range), or the interpolation "
+    "bound where the logits are proven consistent, whichever is smaller"
+)
 
 
 def mixed_targets(
@@ -56,7 +66,8 @@ def mixed_targets(
         raise InvalidArgument("rho=0 gives pure hard labels, whose loss has no minimiser; choose rho in (0, 1].")
     if not isinstance(teacher, Teacher):
         raise InvalidArgument(f"teacher={teacher!r} must be a kdverify.teacher.Teacher.")
-    hard = teacher.hard_labels(data) if labeller is None else Teacher(labeller).hard_labels(data)
+    labels_from = teacher if labeller is None else Teacher(np.asarray(labeller, dtype=float))
+    hard = labels_from.hard_labels(data)
     logits = teacher.logits(data)
     return rho * sigmoid(logits) + (1 - rho) * hard, rho * sigmoid(-logits) + (1 - rho) * (1 - hard)
 
@@ -117,12 +128,25 @@ def certify_mixed(
     lengths = np.linalg.norm(data, axis=-2)
     logit_error = _gamma(2 * data.shape[-2] + 2) * np.einsum("bdn,bd->bn", np.abs(data), np.abs(w))
     gradient_error = 4 * np.sum(lengths * (logit_error / 4 + _gamma(n + 4)), axis=-1) / n
-    bounds = np.maximum(np.abs(logits), _logit_range(targets, complements, n * loss))
+    size = np.linalg.norm(gradient, axis=-1) + gradient_error
     lower = projector.smallest_singular_lower_bound
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.min(_sigmoid_prime(bounds), axis=-1) * np.where(lower > 0, lower, 0.0) ** 2 / n
-        span_bound = (np.linalg.norm(gradient, axis=-1) + gradient_error) / mu
-    span_bound = np.where(mu > 0, span_bound, np.inf)
+    curvature = np.where(lower > 0, lower, 0.0) ** 2 / n
+
+    def strong_convexity(extent: FloatArray) -> FloatArray:
+        """``μ`` when the logits on the segment stay within ``extent`` (``(B, n)``)."""
+        return np.min(_sigmoid_prime(extent), axis=-1) * curvature
+
+    reach = np.abs(logits) + logit_error
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mu = strong_convexity(np.maximum(reach, _logit_range(targets, complements, n * loss)))
+        global_bound = np.where(mu > 0, size / mu, np.inf)
+        # Ball argument: with μ_R the modulus on the ball of radius R around w (logits within
+        # |a_i| + ‖x_i‖R there), 2‖∇L‖/μ_R ≤ R puts the minimiser inside it, at ≤ ‖∇L‖/μ_R.
+        radius = 4 * size / np.where(strong_convexity(reach) > 0, strong_convexity(reach), np.nan)
+        mu_ball = strong_convexity(reach + lengths * radius[:, None])
+        inside = (mu_ball > 0) & (2 * size <= mu_ball * radius)
+        ball_bound = np.where(inside, size / np.where(inside, mu_ball, 1.0), np.inf)
+    span_bound = np.minimum(global_bound, ball_bound)
     moved = w - w0
     off_span = np.linalg.norm(projector.complement(moved), axis=-1)
     return span_bound + off_span + projector.subspace_error * np.linalg.norm(moved, axis=-1)
@@ -142,12 +166,60 @@ def mixed_limit(data: ArrayLike, logits: ArrayLike, w0: ArrayLike | None = None)
     return projector.complement(start) + np.einsum("...dk,...k->...d", projector.basis, pulled)
 
 
-def _newton(
-    data: FloatArray, targets: FloatArray, complements: FloatArray, start: FloatArray, w0: FloatArray,
-    projector: SpanProjector, tol: float, iterations: int,
-) -> tuple[FloatArray, float, int]:
-    """Damped Newton on ``L`` over ``w_0 + span X`` for one problem (``projector`` a batch of one),
-    from ``start`` projected there, until the certificate is ``≤ tol``: returns ``(w, bound, steps)``."""
+@dataclass(frozen=True)
+class MixedCertifier:
+    """The certificate of a batch ``(B, d, n)``: :func:`certify_mixed`, and where the logits are
+    *proven* consistent also the interpolation bound of :class:`~kdverify.solvers._common.Certificate`
+    (no curvature in it, so it stays sharp for large logits), whichever is smaller.
+
+    Consistency is proven when the distinct columns of ``X`` are independent: the computed SVD is
+    exact for data within ``E`` of ``X``, so a numerical rank equal to the number of distinct
+    columns with ``σ̃_min⁺ − E > 0`` means the exact distinct columns have full column rank, and equal
+    columns get bit-identical targets; then every ``u`` is ``Xᵀv`` for some ``v``. The computed
+    logits are within ``8 eps (1 + |u_i|)`` of ``logit(t_i)`` (a few roundings of ``t``, ``1 − t`` and
+    two logarithms), which moves the limit by at most that norm over ``σ̃_min⁺ − E``; it is added.
+    """
+
+    data: FloatArray
+    targets: FloatArray
+    complements: FloatArray
+    w0: FloatArray
+    projector: SpanProjector
+    consistent: NDArray[np.bool_]
+    interpolation: Certificate
+    logit_error: FloatArray
+
+    @classmethod
+    def build(
+        cls, data: FloatArray, targets: FloatArray, complements: FloatArray, w0: FloatArray, projector: SpanProjector
+    ) -> MixedCertifier:
+        logits = _logits(targets, complements)
+        distinct = np.array([np.unique(problem.T, axis=0).shape[0] for problem in data])
+        lower = projector.smallest_singular_lower_bound
+        consistent = (distinct == projector.rank) & (lower > 0)
+        with np.errstate(divide="ignore"):
+            error = 8 * EPS * np.linalg.norm(1 + np.abs(logits), axis=-1) / np.where(lower > 0, lower, 0.0)
+        interpolation = Certificate.build(data, logits, projector)
+        return cls(data, targets, complements, w0, projector, consistent, interpolation, error)
+
+    def take(self, keep: Any) -> MixedCertifier:
+        """The problems selected by ``keep`` (a mask or indices)."""
+        return MixedCertifier(
+            self.data[keep], self.targets[keep], self.complements[keep], self.w0[keep],
+            take(self.projector, keep), self.consistent[keep], self.interpolation.take(keep), self.logit_error[keep],
+        )
+
+    def __call__(self, w: FloatArray) -> FloatArray:
+        """Certified bounds on ``‖w − ŵ_ρ‖`` for ``w`` ``(B, d)``."""
+        general = certify_mixed(w, self.data, self.targets, self.complements, self.w0, self.projector)
+        interpolated = self.interpolation(w, self.w0)[2] + self.logit_error
+        return np.where(self.consistent, np.minimum(general, interpolated), general)
+
+
+def _newton(certifier: MixedCertifier, start: FloatArray, tol: float, iterations: int) -> tuple[FloatArray, float, int]:
+    """Damped Newton on ``L`` over ``w_0 + span X`` for one problem (``certifier`` of a batch of
+    one), from ``start`` projected there, until the certificate is ``≤ tol``: ``(w, bound, steps)``."""
+    data, targets, w0, projector = certifier.data[0], certifier.targets[0], certifier.w0[0], certifier.projector
     basis = projector.basis[0][:, : int(projector.rank[0])]
     reduced = data.T @ basis
     w = w0 + basis @ (basis.T @ (start - w0))
@@ -158,7 +230,7 @@ def _newton(
         return float(np.mean(np.logaddexp(0.0, z) - targets * z))
 
     def certificate(v: FloatArray) -> float:
-        return float(certify_mixed(v[None], data[None], targets[None], complements[None], w0[None], projector)[0])
+        return float(certifier(v[None])[0])
 
     bound = certificate(w)
     for step in range(1, iterations + 1):
@@ -220,19 +292,16 @@ def fit_mixed(
     tolerance = resolve_tolerance(tol, rtol, np.linalg.norm(closed, axis=-1))
     batch = points.shape[0]
     iterations = np.zeros(batch, dtype=np.int64)
-    if method == "auto":
-        w = closed
-        labels = np.full(batch, CLOSED_FORM, dtype=object)
-    else:
-        w, iterations = _descend(problem, targets, complements, tolerance, max_iter, check_every)
+    w = closed
+    labels = np.full(batch, CLOSED_FORM, dtype=object)
+    certifier = MixedCertifier.build(points, targets, complements, start, projector)
+    if method == "gd":
+        w, iterations = _descend(problem, targets, certifier, tolerance, max_iter, check_every)
         labels = np.full(batch, GRADIENT_DESCENT, dtype=object)
-    bound = certify_mixed(w, points, targets, complements, start, projector)
+    bound = certifier(w)
     converged = bound <= tolerance
     for b in np.flatnonzero(~converged) if newton_iter else ():
-        w[b], bound[b], steps = _newton(
-            points[b], targets[b], complements[b], w[b], start[b], take(projector, np.array([b])),
-            float(tolerance[b]), newton_iter,
-        )
+        w[b], bound[b], steps = _newton(certifier.take(np.array([b])), w[b], float(tolerance[b]), newton_iter)
         converged[b], iterations[b] = bound[b] <= tolerance[b], iterations[b] + steps
         labels[b] = NEWTON if method == "auto" else GRADIENT_DESCENT + " + " + NEWTON
     single = problem.single
@@ -250,7 +319,7 @@ def fit_mixed(
 
 
 def _descend(
-    problem: Problem, targets: FloatArray, complements: FloatArray, tolerance: FloatArray, max_iter: int,
+    problem: Problem, targets: FloatArray, certifier: MixedCertifier, tolerance: FloatArray, max_iter: int,
     check_every: int,
 ) -> tuple[FloatArray, np.ndarray]:
     """Literal gradient descent (step ``1/L_max``) on every problem, ``check_every`` steps at a
@@ -259,7 +328,7 @@ def _descend(
     batch = problem.data.shape[0]
     w, iterations = problem.w0.copy(), np.zeros(batch, dtype=np.int64)
     step = 1.0 / problem.smoothness
-    active = ~(certify_mixed(w, problem.data, targets, complements, problem.w0, problem.projector) <= tolerance)
+    active = ~(certifier(w) <= tolerance)
     done = 0
     while done < max_iter and np.any(active):
         count = min(check_every, max_iter - done)
@@ -268,9 +337,6 @@ def _descend(
         w[active] = run.w
         iterations[active] += count
         done += count
-        bound = certify_mixed(
-            w[active], problem.data[active], targets[active], complements[active], problem.w0[active],
-            take(problem.projector, active),
-        )
+        bound = certifier.take(active)(w[active])
         active[np.flatnonzero(active)[bound <= tolerance[active]]] = False
     return w, iterations

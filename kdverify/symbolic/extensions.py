@@ -195,7 +195,9 @@ def _self_distillation() -> Derived:
             "round-1 training predictions G α_1 for a symmetric 2×2 G; arguments (G, lam, y)",
         ),
         "filter": FunctionSpec(
-            ([[g11, g12], [g12, g22]], LAMBDA), filter_matrix, "A = G(G + λI)⁻¹ for a symmetric 2×2 G; arguments (G, lam)"
+            ([[g11, g12], [g12, g22]], LAMBDA),
+            filter_matrix,
+            "A = G(G + λI)⁻¹ for a symmetric 2×2 G; arguments (G, lam)",
         ),
     }
     return Derived(expressions, steps, tuple(identities), functions)
