@@ -5,6 +5,7 @@ sympy matrices, and bad arguments."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -13,6 +14,8 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kdverify.claims.registry import get_claim
+from kdverify.claims.runner import verdict_rows
 from kdverify.claims.suite import certificate_directory, replay
 from kdverify.errors import InvalidArgument
 from kdverify.solvers.kernel_ridge import (
@@ -166,3 +169,21 @@ def test_stored_certificates_are_recomputed_in_sympy(path) -> None:
         assert evidence["lhs"] == pytest.approx(lhs, rel=1e-12) and evidence["rhs"] == pytest.approx(rhs, rel=1e-12)
         assert lhs > rhs + evidence["tolerance"]
     assert replay(certificate).valid
+
+
+def test_existence_claims_read_witness_found_or_no_witness() -> None:
+    """An existence claim is searched as its negation: its violation is printed as a witness, its
+    survival as no witness, while a for-all open claim's survival stays "no counterexample"."""
+    entry = {"id": "x", "status": "open", "family": "f", "examples": 1, "informative": 1}
+    entry.update(evidence=None, error=None)
+    rows = verdict_rows(
+        [
+            {**entry, "quantifier": "exists", "verdict": "falsified"},
+            {**entry, "quantifier": "exists", "verdict": "holds"},
+            {**entry, "quantifier": "for all", "verdict": "holds"},
+        ]
+    )
+    assert [row[3] for row in rows] == ["witness found", "no witness", "no counterexample"]
+    assert get_claim("self-distillation-helps-exists").quantifier == "exists"
+    with pytest.raises(ValueError, match="quantifier"):
+        replace(get_claim("self-distillation-filter"), quantifier="exists")

@@ -86,15 +86,15 @@ def check_filter(instance: Instance, budget: Budget, *, power_of: PowerOf = lamb
         gaps = [_sup([a - b for a, b in zip(f, filtered(matrix, labels, lam, power_of(t)), strict=True)])
                 for t, f in enumerate(fits)]
         worst = max(gaps)
-        return Evidence(worst == 0, worst, "<=", 0, exact=True,
-                        details={"meaning": "max_t ‖f_t − A^{t+1}y‖_∞", "informative": informative})
+        details = {"meaning": "max_t ‖f_t − A^{t+1}y‖_∞", "informative": informative, "predictions": fits}
+        return Evidence(worst == 0, worst, "<=", 0, exact=True, details=details)
     parts = {}
     for t, f in enumerate(fits):
         claimed = spectral_filter(matrix, labels, float(lam), power_of(t))
         size = float(np.linalg.norm(labels))
         error = float(np.linalg.norm(np.array(f) - claimed))
         parts[f"round {t}"] = (error, _float_tolerance(matrix, float(lam), size, t))
-    return ratio_evidence(parts, informative=informative)
+    return ratio_evidence(parts, informative=informative, predictions=fits)
 
 
 RateOf = Callable[[Any, Any], Any]
