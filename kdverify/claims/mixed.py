@@ -36,7 +36,8 @@ from kdverify.claims.optimisation import not_converged
 from kdverify.distributions.discrete import Discrete, Ties
 from kdverify.exact import column_span, dot, sign
 from kdverify.limits import linear_limit
-from kdverify.solvers.mixed import fit_mixed, mixed_limit, mixed_targets
+from kdverify.numerics import sigmoid, sigmoid_prime
+from kdverify.solvers.mixed import fit_mixed, mixed_limit, mixed_logits, mixed_targets
 from kdverify.teacher import Teacher
 
 RHOS = ("1/4", "1/2", "3/4", "1")
@@ -62,14 +63,13 @@ def _labeller(instance: Instance) -> FloatArray | None:
 
 def check_mixed_limit(instance: Instance, budget: Budget, *, formula: Formula = _formula) -> Evidence:
     """Literal gradient descent on the mixed targets ends within its certified distance of the
-    limit: of ``formula`` (``P⊥w_0 + X(XᵀX)⁺u``) when the logits are consistent — decided by the
-    certificate accepting that closed form — else of the Newton minimiser in ``w_0 + span X``,
+    limit: of ``formula`` (``P⊥w_0 + X(XᵀX)⁺u``) when the logits are consistent — when the certificate
+    accepts that closed form as the limit — else of the Newton minimiser in ``w_0 + span X``,
     with both certificates. At ``ρ = 1`` the closed form is also held against §3's ``P w*/T + P⊥w_0``."""
     case = Case.from_instance(instance)
     rho, labeller = float(Fraction(instance["rho"])), _labeller(instance)
     cap = min(budget.max_iter, GD_MAX_ITER)
-    targets, complements = mixed_targets(case.data, case.teacher, rho, labeller)
-    logits = np.log(targets) - np.log(complements)
+    logits = mixed_logits(*mixed_targets(case.data, case.teacher, rho, labeller))
     predicted = _predicted_steps(case, logits)
     if predicted > 4 * cap:  # THEORY.md §6: flat logits make GD hopeless in budget; say so, do not run it
         return not_converged(f"gradient descent (predicted {predicted:.2g} steps)", 0)
@@ -108,7 +108,7 @@ def _predicted_steps(case: Case, logits: FloatArray) -> float:
     contracts by ``1 − η μ`` with ``μ ≈ min_i σ'(u_i) λ_min⁺(XXᵀ)/n`` (THEORY.md §6's conditioning)."""
     projector = case.projector
     n = case.data.shape[1]
-    curvature = float(np.min(np.exp(-np.abs(logits)) / (1 + np.exp(-np.abs(logits))) ** 2))
+    curvature = float(np.min(sigmoid_prime(logits)))
     smoothness = float(projector.largest_eigenvalue) / (4 * n)
     mu = curvature * float(projector.smallest_positive_eigenvalue) / n
     return math.log(1e12) * smoothness / mu if mu > 0 else math.inf
@@ -319,11 +319,11 @@ def _swapped_soft_hard(data: FloatArray, logits: FloatArray, w0: FloatArray, tea
 def _swapped_weights(data: FloatArray, logits: FloatArray, w0: FloatArray, teacher: Teacher) -> FloatArray:
     """Mutant formula: targets ``(1 − ρ)s + ρy`` instead of ``ρs + (1 − ρ)y``, rebuilt from the
     correct ones as ``s + y − t`` (with the teacher's hard labels), clipped into ``(0, 1)``."""
-    targets = 1 / (1 + np.exp(-logits))
+    targets = sigmoid(logits)
     soft = teacher.soft_labels(data)
     hard = (teacher.logits(data) > 0).astype(float)
     swapped = np.clip(soft + hard - targets, 1e-12, 1 - 1e-12)
-    return mixed_limit(data, np.log(swapped) - np.log1p(-swapped), w0)
+    return mixed_limit(data, mixed_logits(swapped, 1 - swapped), w0)
 
 
 CLAIMS = (

@@ -39,12 +39,12 @@ from kdverify._validation import FloatArray, as_data, as_float_array, positive_i
 from kdverify.errors import InvalidArgument
 from kdverify.limits import _gamma
 from kdverify.linalg import SpanProjector, span_projector
-from kdverify.numerics import sigmoid
+from kdverify.numerics import sigmoid, sigmoid_prime
 from kdverify.solvers._common import EPS, Certificate, Problem, prepare, resolve_tolerance, take, unbatch
 from kdverify.solvers.descent import descend
 from kdverify.teacher import Teacher
 
-__all__ = ["MixedCertifier", "certify_mixed", "fit_mixed", "mixed_limit", "mixed_targets"]
+__all__ = ["MixedCertifier", "certify_mixed", "fit_mixed", "mixed_limit", "mixed_logits", "mixed_targets"]
 
 CLOSED_FORM = "closed form X(XᵀX)⁺u"
 NEWTON = "newton in span X"
@@ -72,15 +72,9 @@ def mixed_targets(
     return rho * sigmoid(logits) + (1 - rho) * hard, rho * sigmoid(-logits) + (1 - rho) * (1 - hard)
 
 
-def _logits(targets: FloatArray, complements: FloatArray) -> FloatArray:
-    """``u = logit(t) = log t − log(1 − t)``."""
+def mixed_logits(targets: FloatArray, complements: FloatArray) -> FloatArray:
+    """``u = logit(t) = log t − log(1 − t)`` from :func:`mixed_targets`' pair ``(t, 1 − t)``."""
     return np.log(targets) - np.log(complements)
-
-
-def _sigmoid_prime(z: FloatArray) -> FloatArray:
-    """``σ'(z) = e^{−|z|}/(1 + e^{−|z|})²`` (even, no overflow)."""
-    small = np.exp(-np.abs(z))
-    return small / (1 + small) ** 2
 
 
 def _divergence(z: FloatArray, targets: FloatArray, complements: FloatArray) -> FloatArray:
@@ -99,7 +93,7 @@ def _logit_range(targets: FloatArray, complements: FloatArray, total: FloatArray
     kappa = total[:, None] - np.sum(entropy, axis=-1, keepdims=True)
     kappa = np.maximum(kappa, 0.0) * (1 + 1e-9) + 64 * EPS * (1 + total[:, None])
     crude = total[:, None] / np.minimum(targets, complements)
-    centre = _logits(targets, complements)
+    centre = mixed_logits(targets, complements)
     extents = []
     for outer in (crude, -crude):
         inner = centre.copy()
@@ -134,7 +128,7 @@ def certify_mixed(
 
     def strong_convexity(extent: FloatArray) -> FloatArray:
         """``μ`` when the logits on the segment stay within ``extent`` (``(B, n)``)."""
-        return np.min(_sigmoid_prime(extent), axis=-1) * curvature
+        return np.min(sigmoid_prime(extent), axis=-1) * curvature
 
     reach = np.abs(logits) + logit_error
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -193,7 +187,7 @@ class MixedCertifier:
     def build(
         cls, data: FloatArray, targets: FloatArray, complements: FloatArray, w0: FloatArray, projector: SpanProjector
     ) -> MixedCertifier:
-        logits = _logits(targets, complements)
+        logits = mixed_logits(targets, complements)
         distinct = np.array([np.unique(problem.T, axis=0).shape[0] for problem in data])
         lower = projector.smallest_singular_lower_bound
         consistent = (distinct == projector.rank) & (lower > 0)
@@ -238,7 +232,7 @@ def _newton(certifier: MixedCertifier, start: FloatArray, tol: float, iterations
             return w, bound, step - 1
         z = data.T @ w
         gradient = reduced.T @ (sigmoid(z) - targets) / n
-        hessian = reduced.T @ (_sigmoid_prime(z)[:, None] * reduced) / n
+        hessian = reduced.T @ (sigmoid_prime(z)[:, None] * reduced) / n
         direction = np.linalg.solve(hessian + 1e-300 * np.eye(len(gradient)), gradient)
         current, length = loss(w), 1.0
         while length > 1e-12 and loss(w - length * basis @ direction) > current - 1e-4 * length * gradient @ direction:
@@ -288,7 +282,7 @@ def fit_mixed(
     points, start, projector = problem.data, problem.w0, problem.projector
     targets = np.broadcast_to(targets, points.shape[::2]).copy()
     complements = np.broadcast_to(complements, points.shape[::2]).copy()
-    closed = mixed_limit(points, _logits(targets, complements), start)
+    closed = mixed_limit(points, mixed_logits(targets, complements), start)
     tolerance = resolve_tolerance(tol, rtol, np.linalg.norm(closed, axis=-1))
     batch = points.shape[0]
     iterations = np.zeros(batch, dtype=np.int64)

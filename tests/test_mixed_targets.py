@@ -20,7 +20,7 @@ from kdverify.expected import exact_expected_risk
 from kdverify.linalg import span_projector
 from kdverify.losses import loss_gradient
 from kdverify.solvers import fit_distilled, fit_mixed
-from kdverify.solvers.mixed import certify_mixed, mixed_limit, mixed_targets
+from kdverify.solvers.mixed import certify_mixed, mixed_limit, mixed_logits, mixed_targets
 from kdverify.strategies import discrete_distributions
 from kdverify.symbolic import get_derivation
 from kdverify.teacher import Teacher
@@ -40,7 +40,7 @@ def test_lambdified_limit_and_gradient_match_the_library(seed: int, rho: float) 
     rng = np.random.default_rng(seed)
     data, w0, w = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=3)
     targets, complements = mixed_targets(data, Teacher(rng.normal(size=3)), rho, labeller=rng.normal(size=3))
-    logits = np.log(targets) - np.log(complements)
+    logits = mixed_logits(targets, complements)
     limit = np.ravel(DERIVATION.numpy_function("limit[3×2]")(data.tolist(), logits.tolist(), w0.tolist()))
     assert np.allclose(limit, mixed_limit(data, logits, w0), atol=1e-9 * (1 + np.linalg.norm(limit)))
     grad = np.ravel(DERIVATION.numpy_function("gradient[3×2]")(data.tolist(), w.tolist(), targets.tolist()))
@@ -61,7 +61,7 @@ def test_both_methods_reach_the_closed_form_when_consistent(method: str) -> None
     w0, labeller = RNG.normal(size=5), RNG.normal(size=5)
     result = fit_mixed(data, teacher, 0.5, w0, labeller=labeller, method=method)
     targets, complements = mixed_targets(data, teacher, 0.5, labeller)
-    closed = mixed_limit(data, np.log(targets) - np.log(complements), w0)
+    closed = mixed_limit(data, mixed_logits(targets, complements), w0)
     assert result.converged and result.student == "mixed"
     assert str(result.method).startswith("closed form" if method == "auto" else "gradient descent")
     assert np.linalg.norm(result.w - closed) <= result.bound + 1e-12 * np.linalg.norm(closed)
