@@ -38,6 +38,7 @@ __all__ = [
     "projector",
     "rank",
     "sign",
+    "solve",
     "to_fraction",
 ]
 
@@ -228,8 +229,10 @@ def exact_student(
     return student
 
 
-def _solve(matrix: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
-    """Gauss–Jordan elimination in rationals; ``None`` when ``matrix`` is singular."""
+def solve(matrix: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
+    """Gauss–Jordan elimination (first nonzero pivot): exact on Fractions, and stable on floats
+    for the symmetric positive definite systems of kernel ridge regression; ``None`` when
+    ``matrix`` is singular."""
     size = len(rhs)
     rows = [[*row, b] for row, b in zip(matrix, rhs, strict=True)]
     for col in range(size):
@@ -255,7 +258,7 @@ def max_margin_on_active_set(
     rows = [tuple(Fraction(y) * Fraction(c) for c in point) for point, y in zip(points, labels, strict=True)]
     support = list(dict.fromkeys(rows[i] for i in active))  # duplicated points are one constraint
     gram = [[dot(u, v) for v in support] for u in support]
-    multipliers = _solve(gram, [Fraction(1)] * len(support))
+    multipliers = solve(gram, [Fraction(1)] * len(support))
     if multipliers is None or min(multipliers) < 0:
         return None
     w = tuple(

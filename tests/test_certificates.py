@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import mpmath as mp
 import pytest
 import sympy as sp
 
@@ -88,7 +89,49 @@ def _sides(certificate: dict, ties: str) -> tuple[sp.Rational, sp.Rational]:
         return _expected(params, n, distilled, ties), _rational(certificate["evidence"]["rhs"])
     if claim == "distill-beats-hard-expected":
         return _expected(params, n, distilled, ties), _expected(params, n, lambda data: _max_margin(params, data), ties)
+    if claim in ("soft-ratio-monotone", "imperfect-teacher-mixing-helps"):
+        truth = instance.get("labeller") or params["w_star"]
+        def mixed(rho: sp.Rational) -> Callable[[list], sp.Matrix]:
+            return lambda data: _mixed(params, truth, data, rho, temperature)
+
+        rhos = map(_rational, certificate["evidence"]["details"]["risks"])
+        risks = {rho: _expected({**params, "w_star": truth}, n, mixed(rho), ties) for rho in rhos}
+        if claim == "soft-ratio-monotone":
+            low, high = sorted(map(_rational, (instance["rho"], instance["rho_other"])))
+            return risks[high], risks[low]
+        return risks[1], min(risk for rho, risk in risks.items() if rho < 1)
     raise AssertionError(f"no independent recomputation of {claim} certificates")
+
+
+def _mixed(params: dict, labeller: list, data: list, rho: sp.Rational, temperature: sp.Rational) -> sp.Matrix:
+    """The ρ-mixed student from 0 (THEORY.md §8.2) on the training points ``data``: the minimiser
+    of ``Σ_i ℓ(x_iᵀw, t_i)`` over ``span X``, ``t = ρσ(w*ᵀx/T) + (1 − ρ)1[w_yᵀx > 0]``, by Newton's
+    method in mpmath at 60 digits in the coordinates ``v`` of ``w = B v`` (``B`` a rational basis
+    of the span from sympy), then rounded to 45-digit rationals. A support point orthogonal to
+    the span scores exactly 0 on it (a tie), as it must."""
+    mp.mp.dps = 60
+    w_star, w_y = _matrix(params["w_star"]), _matrix(labeller)
+    columns = [_matrix(point) for point in data]
+    basis = sp.Matrix.hstack(*columns).columnspace()
+    rows = [mp.matrix([[mp.mpf((column.T * b)[0]) for b in basis]]) for column in columns]
+    weight = mp.mpf(rho.p) / rho.q
+    targets = []
+    for column in columns:
+        logit = (w_star.T * column)[0] / temperature
+        z = mp.mpf(logit.p) / logit.q
+        targets.append(weight / (1 + mp.exp(-z)) + (1 - weight) * (1 if (w_y.T * column)[0] > 0 else 0))
+    v = mp.matrix(len(basis), 1)
+    for _ in range(200):
+        gradient, hessian = mp.matrix(len(basis), 1), mp.matrix(len(basis), len(basis))
+        for row, t in zip(rows, targets, strict=True):
+            s = 1 / (1 + mp.exp(-(row * v)[0]))
+            gradient += row.T * (s - t)
+            hessian += row.T * row * (s * (1 - s))
+        step = mp.lu_solve(hessian, gradient)
+        v -= step
+        if mp.norm(step) < mp.mpf(10) ** -50:
+            break
+    return sum((sp.Rational(mp.nstr(v[k], 45)) * b for k, b in enumerate(basis)), sp.zeros(len(w_star), 1))
 
 
 def test_every_open_claim_certificate_replays() -> None:

@@ -1,6 +1,6 @@
 """Independent recomputation of every claim (issue 10, item 6).
 
-For each of the 17 claims of THEORY.md §3 (and the claims of §8) this file runs the claim's real ``check`` on a small,
+For each claim of THEORY.md §3 and §8 this file runs the claim's real ``check`` on a small,
 hand-checkable, *informative* instance (one where the statement has content) and recomputes both
 sides of the statement by a route that shares no code with the check:
 
@@ -1264,7 +1264,7 @@ def test_monotone_distance_with_initialisation() -> None:
 
 
 def test_every_claim_is_recomputed() -> None:
-    """Each of THEORY.md's 17 claims has at least one independent recomputation above."""
+    """Each claim of THEORY.md §3 and §8 has at least one independent recomputation above."""
     assert sorted(COVERED) == sorted(CLAIM_IDS)
 
 
@@ -1346,3 +1346,153 @@ def test_multiclass_monotone_risk_expected_on_discrete_data() -> None:
     assert (expected(1), expected(2)) == (0, sp.Rational(2, 27))
     evidence = run_check("multiclass-monotone-risk-expected", "discrete", values)
     assert evidence.holds is False and (evidence.lhs, evidence.rhs) == (Fraction(2, 27), Fraction(0))
+
+
+# ----------------------------------------------------------------------------------------------
+# THEORY.md §8.2 (mixed targets) and §8.3 (kernel ridge self-distillation).
+
+
+def mixed_logit(z: sp.Rational, label: int, rho: sp.Rational) -> mp.mpf:
+    """``logit(ρσ(z) + (1 − ρ)y)`` at 50 digits."""
+    mp.mp.dps = DIGITS
+    t = mp.mpf(rho.p) / rho.q / (1 + mp.exp(-mp.mpf(z.p) / z.q)) + (1 - mp.mpf(rho.p) / rho.q) * label
+    return mp.log(t / (1 - t))
+
+
+def mixed_expected_risk(points: list, weights: list, w_star: list, labeller: list, rho: sp.Rational, n: int) -> Any:
+    """``E R_n`` of the ρ-mixed student from 0 against the labeller, for support points that are
+    linearly independent (so every training set's logits are consistent and the student is
+    ``X_D(X_DᵀX_D)⁻¹u``): every n-tuple enumerated, each score ``Σ_i c_i u_i`` with rational
+    ``c = a_jᵀX_D(X_DᵀX_D)⁻¹`` from sympy and ``u`` in mpmath."""
+    truth, teacher = vector(labeller), vector(w_star)
+    total = sp.Rational(0)
+    for chosen in itertools.product(range(len(points)), repeat=n):
+        distinct = sorted(set(chosen))
+        data = columns([points[i] for i in distinct])
+        pulled = data * (data.T * data).inv()
+        u = [
+            mixed_logit((teacher.T * vector(points[i]))[0], 1 if (truth.T * vector(points[i]))[0] > 0 else 0, rho)
+            for i in distinct
+        ]
+        probability = sp.prod([rational(weights[i]) for i in chosen])
+        for point, weight in zip(points, weights, strict=True):
+            c = (vector(point).T * pulled).tolist()[0]
+            score = mp.fsum(mp.mpf(sp.Rational(ci).p) / sp.Rational(ci).q * ui for ci, ui in zip(c, u, strict=True))
+            assert abs(score) > mp.mpf(10) ** -40, "a tie: not expected on these instances"
+            if mp.sign(score) != sp.sign((truth.T * vector(point))[0]):
+                total += probability * rational(weight)
+    return total
+
+
+@covers("mixed-targets-limit")
+def test_mixed_limit_against_an_mpmath_closed_form() -> None:
+    """X = [e₁, 2e₂] in R³, w* = (1,1,1), labeller (1,−1,0) (labels 1, 0), ρ = 1/2, w₀ = e₃: the
+    limit is (u₁, u₂/2, 1) with u = logit(t) at 50 digits. The check's literal gradient descent
+    must end within its certificate of it — and not of the same point moved by 10⁻⁶."""
+    values = {
+        "points": [[1, 0, 0], [0, 2, 0]], "w_star": [1, 1, 1], "temperature": 1.0, "w0": [0, 0, 1],
+        "step_fraction": 1.0, "rho": "1/2", "labeller": [1, -1, 0],
+    }
+    u = [mixed_logit(sp.Integer(1), 1, sp.Rational(1, 2)), mixed_logit(sp.Integer(2), 0, sp.Rational(1, 2))]
+    limit = np.array([float(u[0]), float(u[1] / 2), 1.0])
+    evidence = run_check("mixed-targets-limit", "generic", values, formula=lambda *args: limit)
+    assert evidence.holds is True and evidence.details["consistent"] is True
+    moved = run_check("mixed-targets-limit", "generic", values, formula=lambda *args: limit + 1e-6)
+    assert moved.holds is False
+
+
+@covers("soft-ratio-monotone")
+def test_soft_ratio_counterexample_recomputed() -> None:
+    """Three independent points with weights 1/3, teacher (−1, 2, −1), n = 2: E R₂ is 2/27 at
+    ρ = 3/4 and 0 at ρ = 1/4 (risk against the teacher itself: a perfect teacher)."""
+    params = {"points": [[0, 0, 2], [0, -1, 2], [2, 2, 3]], "weights": ["1/3"] * 3, "w_star": [-1, 2, -1]}
+    values = {"family_params": params, "n": 2, "seed": 0, "temperature": 1.0, "w0": None, "rho": "1/4",
+              "rho_other": "3/4"}
+    evidence = run_check("soft-ratio-monotone", "discrete", values)
+    ours = [mixed_expected_risk(params["points"], params["weights"], params["w_star"], params["w_star"], rho, 2)
+            for rho in (sp.Rational(3, 4), sp.Rational(1, 4))]
+    assert ours == [sp.Rational(2, 27), 0]
+    assert (evidence.lhs, evidence.rhs, evidence.holds) == (Fraction(2, 27), Fraction(0), False)
+
+
+@covers("imperfect-teacher-mixing-helps")
+def test_mixing_witness_recomputed() -> None:
+    """Points ±e₁, teacher (1, 1), labeller (−1, 0), one sample: the pure teacher (ρ = 1) is wrong on
+    both points (E R₁ = 1), ρ = 1/2 follows the labeller (E R₁ = 0): a witness."""
+    params = {"points": [[1, 0], [-1, 0]], "weights": ["1/2", "1/2"], "w_star": [1, 1]}
+    values = {"family_params": params, "n": 1, "seed": 0, "temperature": 1.0, "w0": None, "labeller": [-1, 0]}
+    evidence = run_check("imperfect-teacher-mixing-helps", "discrete", values)
+    ours = {rho: mixed_expected_risk(params["points"], params["weights"], params["w_star"], [-1, 0], rho, 1)
+            for rho in (sp.Integer(1), sp.Rational(1, 2))}
+    assert ours == {1: 1, sp.Rational(1, 2): 0}
+    assert (evidence.lhs, evidence.rhs, evidence.holds) == (1, 0, False)
+
+
+KRR_VALUES = {"points": [[1, 0], [0, 1], [1, 1]], "lam": "1/2"}
+
+
+def krr_filter(points: list, lam: str) -> sp.Matrix:
+    """``A = G(G + λI)⁻¹`` for the linear kernel, by sympy's inverse."""
+    g = columns(points).T * columns(points)
+    return g * (g + rational(lam) * sp.eye(g.rows)).inv()
+
+
+@covers("self-distillation-filter")
+def test_self_distillation_filter_recomputed() -> None:
+    """Three points in the plane (G of rank 2), λ = 1/2, y = (1, −2, 3), rounds 0–3: the check's
+    exact predictions are A^{t+1}y from sympy's own inverse and powers."""
+    values = {**KRR_VALUES, "labels": [1, -2, 3], "rounds": 3}
+    evidence = run_check("self-distillation-filter", "linear-kernel", values)
+    a, y = krr_filter(values["points"], values["lam"]), vector(values["labels"])
+    ours = [list(a ** (t + 1) * y) for t in range(4)]
+    assert [[rational(str(x)) for x in f] for f in evidence.details["predictions"]] == ours
+    assert evidence.holds is True and evidence.lhs == 0
+
+
+@covers("self-distillation-shrinks")
+def test_self_distillation_norms_recomputed() -> None:
+    """The same instance: ‖f_t‖² from sympy, decreasing, and below (tr G/(tr G + λ))^{2(t+1)}‖y‖²."""
+    values = {**KRR_VALUES, "labels": [1, -2, 3], "rounds": 3}
+    evidence = run_check("self-distillation-shrinks", "linear-kernel", values)
+    a, y = krr_filter(values["points"], values["lam"]), vector(values["labels"])
+    squares = [((a ** (t + 1) * y).T * (a ** (t + 1) * y))[0] for t in range(4)]
+    assert [rational(str(x)) for x in evidence.details["squared_norms"]] == squares
+    assert all(later < earlier for earlier, later in itertools.pairwise(squares))
+    rate = sp.Rational(4, 4 + sp.Rational(1, 2))  # tr G = 1 + 1 + 2
+    assert all(s <= rate ** (2 * (t + 1)) * (y.T * y)[0] for t, s in enumerate(squares))
+    assert evidence.holds is True
+
+
+def krr_test_errors(values: dict) -> tuple[Any, Any]:
+    """Expected squared test errors of rounds 0 and 1 (bias² + σ² kᵀM²k, ``M_0 = (G + λI)⁻¹``,
+    ``M_1 = M_0 G M_0``), linear kernel, from sympy."""
+    x, tests = columns(values["points"]), columns(values["test_points"])
+    g = x.T * x
+    m0 = (g + rational(values["lam"]) * sp.eye(g.rows)).inv()
+    beta = vector(values["beta_rows"][0])
+    errors = []
+    for m in (m0, m0 * g * m0):
+        total = sp.Rational(0)
+        for j in range(tests.cols):
+            k = x.T * tests.col(j)
+            bias = (k.T * m * x.T * beta)[0] - (beta.T * tests.col(j))[0]
+            total += bias**2 + rational(values["noise"]) * (k.T * m * m * k)[0]
+        errors.append(total / tests.cols)
+    return errors[0], errors[1]
+
+
+@covers("self-distillation-helps", "self-distillation-helps-exists")
+def test_self_distillation_helps_both_readings_recomputed() -> None:
+    """Noise variance 4 on three points: round 1 beats round 0 (a witness of the existence reading,
+    the for-all reading holds here); without noise round 1 is worse (the for-all reading fails)."""
+    noisy = {**KRR_VALUES, "test_points": [[2, 1], [0, -1]], "beta_rows": [[1, -1]], "noise": "4"}
+    first, second = krr_test_errors(noisy)
+    assert second < first
+    assert run_check("self-distillation-helps", "linear-kernel", noisy).holds is True
+    witness = run_check("self-distillation-helps-exists", "linear-kernel", noisy)
+    assert (witness.lhs, witness.rhs, witness.holds) == (first, second, False)
+    clean = {**noisy, "noise": "0"}
+    first, second = krr_test_errors(clean)
+    assert second > first
+    evidence = run_check("self-distillation-helps", "linear-kernel", clean)
+    assert (evidence.lhs, evidence.rhs, evidence.holds) == (second, first, False)

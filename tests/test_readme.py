@@ -69,4 +69,6 @@ def test_verdict_table_covers_every_pair_and_every_stored_certificate() -> None:
             falsified = f"{claim.id}--{family}" in stored
             # An open claim's search may also find no informative instance (vacuous); a theorem never.
             verdicts = ["falsified"] if falsified else (["holds"] if claim.status == "theorem" else ["no", "vacuous"])
+            if claim.quantifier == "exists":  # searched as its negation: a violation is a witness
+                verdicts = ["witness"] if falsified else ["no", "vacuous"]
             assert any((claim.id, claim.status, family, v) in rows for v in verdicts), (claim.id, family)

@@ -31,12 +31,14 @@ THEORY_IDS = (
     "rate-polynomial",
     "exact-certificate",
     "multiclass-limit",
+    "mixed-targets",
+    "self-distillation",
 )
 
 
 class TestRegistry:
     def test_ids_are_the_ones_the_brief_names(self) -> None:
-        """Every derivation id from THEORY.md §1–§3 is registered, in order, and resolves to itself."""
+        """Every derivation id from THEORY.md §1–§3 and §8 is registered, in order, and resolves to itself."""
         assert derivation_ids() == THEORY_IDS
         assert [d.id for d in all_derivations()] == list(THEORY_IDS)
 

@@ -28,11 +28,13 @@ __all__ = [
     "Evidence",
     "Instance",
     "Mutant",
+    "Quantifier",
     "Status",
     "TrainerCheck",
 ]
 
 Status = Literal["theorem", "open"]
+Quantifier = Literal["for all", "exists"]
 
 
 def _jsonable(value: Any) -> Any:
@@ -252,6 +254,12 @@ class Claim:
     claims about gradient descent itself, whose checks run literal descent to its certified limit
     (the profile's ``descent_examples`` per pair; every other claim's students come from the
     training layer's fastest certified route).
+
+    ``quantifier`` is ``"for all"`` for a statement about every instance (a violation refutes it)
+    or ``"exists"`` for an existence claim (THEORY.md §8: "an instance where …"). An existence
+    claim is searched as its negation — its check's evidence states "this instance is no
+    witness", so a violation *is* a witness, which proves the claim; the verdict table reads
+    "witness found" or "no witness" for it.
     """
 
     id: str
@@ -267,10 +275,15 @@ class Claim:
     literal_descent: bool = False
     mutants: tuple[Mutant, ...] = ()
     trainer_check: TrainerCheck | None = None
+    quantifier: Quantifier = "for all"
 
     def __post_init__(self) -> None:
         if self.status not in ("theorem", "open"):
             raise ValueError(f"claim {self.id!r}: status={self.status!r} must be 'theorem' or 'open'")
+        if self.quantifier not in ("for all", "exists") or (self.quantifier == "exists" and self.status != "open"):
+            raise ValueError(
+                f"claim {self.id!r}: quantifier={self.quantifier!r} must be 'for all', or 'exists' for an open claim"
+            )
 
     def for_trainer(self, trainer: Any) -> Claim:
         """This claim checked on the students of a user's ``trainer`` (``trainer_check``); claims

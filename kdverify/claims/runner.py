@@ -100,6 +100,7 @@ class SearchResult:
         return {
             "id": self.claim.id,
             "status": self.claim.status,
+            "quantifier": self.claim.quantifier,
             "family": self.family,
             "verdict": self.verdict,
             "examples": self.examples,
@@ -124,12 +125,15 @@ VERDICT_HEADER = ("claim", "status", "family", "verdict", "informative", "eviden
 def verdict_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     """Rows of the verdict table (columns :data:`VERDICT_HEADER`) from ``check --json`` entries
     (:meth:`SearchResult.to_json`). Open claims that survive read "no counterexample", not "holds";
+    existence claims (``quantifier`` "exists") read "witness found" or "no witness";
     ``informative`` is informative examples / decided examples; ``detects`` the smallest violation a
     statistical check could have seen (its interval's width), empty for exact and deterministic ones."""
     rows = []
     for entry in entries:
         verdict = entry["verdict"]
-        if verdict == "holds" and entry["status"] == "open":
+        if entry.get("quantifier") == "exists":  # searched as its negation: a violation is a witness
+            verdict = {"falsified": "witness found", "holds": "no witness"}.get(verdict, verdict)
+        elif verdict == "holds" and entry["status"] == "open":
             verdict = "no counterexample"
         evidence = entry["evidence"]
         if evidence:

@@ -18,6 +18,7 @@ from kdverify.solvers.hard_label import (
     max_margin,
     train_hard_label,
 )
+from kdverify.solvers.mixed import fit_mixed
 from kdverify.solvers.newton import newton_refine
 from kdverify.solvers.softmax import SoftmaxTeacher, softmax_limit
 from kdverify.solvers.train import (
@@ -47,6 +48,7 @@ __all__ = [
     "fit_deep",
     "fit_distilled",
     "fit_hard_label",
+    "fit_mixed",
     "fit_softmax",
     "fit_user",
     "flow_distilled",

@@ -30,6 +30,8 @@ _MODULE_OF = {
     "rate-polynomial": "rates",
     "exact-certificate": "certificate",
     "multiclass-limit": "multiclass",
+    "mixed-targets": "extensions",
+    "self-distillation": "extensions",
 }
 
 
