@@ -18,6 +18,7 @@ import numpy as np
 from kdverify._validation import positive_int, probability
 from kdverify.bounds import risk_bound
 from kdverify.distributions.base import Family
+from kdverify.distributions.discrete import Discrete
 from kdverify.errors import InvalidArgument
 from kdverify.expected import p_of_student_angle
 from kdverify.experiments.students import STUDENTS, Training, train_students
@@ -36,6 +37,9 @@ COLUMNS = (
     "p_angle_mean",
     "p_angle_lower",
     "p_angle_upper",
+    "held_out_mean",
+    "held_out_lower",
+    "held_out_upper",
     "bound",
     "bound_theta",
     "certified",
@@ -49,7 +53,9 @@ COLUMNS = (
 class CurvePoint:
     """One ``(n, student)`` point: ``E R_n`` and ``E p(∠(ŵ, w*))`` with their intervals, the
     risk bound at ``n`` (and its minimiser ``θ``), the training counts of the batch and the
-    training method (``auto`` or ``gd``) that produced the students."""
+    training method (``auto`` or ``gd``) that produced the students. On a discrete family (a real
+    data set) ``held_out`` is the expected risk on the points each training set did not draw
+    (:meth:`~kdverify.distributions.Discrete.held_out_risk`), else ``None``."""
 
     n: int
     student: str
@@ -59,6 +65,7 @@ class CurvePoint:
     bound_theta: float
     counts: dict[str, int | None]
     method: str = "auto"
+    held_out: MeanEstimate | None = None
 
     def row(self) -> dict[str, Any]:
         """The CSV/JSON row with the :data:`COLUMNS`."""
@@ -73,6 +80,9 @@ class CurvePoint:
             "p_angle_mean": self.p_angle.mean,
             "p_angle_lower": self.p_angle.lower,
             "p_angle_upper": self.p_angle.upper,
+            "held_out_mean": None if self.held_out is None else self.held_out.mean,
+            "held_out_lower": None if self.held_out is None else self.held_out.lower,
+            "held_out_upper": None if self.held_out is None else self.held_out.upper,
             "bound": self.bound,
             "bound_theta": self.bound_theta,
             **self.counts,
@@ -157,7 +167,10 @@ def risk_curve(
     teacher = family.teacher(temperature)
     points = []
     for n in sizes:
-        data = family.sample(n, np.random.default_rng([seed, n]), trials=trials)
+        rng = np.random.default_rng([seed, n])
+        # Discrete families draw indices (the same draws as family.sample) to know what is held out.
+        drawn = family.sample_indices(n, rng, trials=trials) if isinstance(family, Discrete) else None
+        data = family.sample(n, rng, trials=trials) if drawn is None else np.moveaxis(family.points[:, drawn], 0, -2)
         bound, theta = family_bound(family, n)
         for student in students:
             rng = student_seed(seed, n, student)
@@ -172,6 +185,9 @@ def risk_curve(
                 bound_theta=theta,
                 counts=trained.counts(),
                 method=trained.method,
+                held_out=None
+                if drawn is None
+                else betting_mean(np.clip(family.held_out_risk(trained.w, drawn), 0, 1), confidence=confidence),
             )
             points.append(point)
             if on_point is not None:
