@@ -12,7 +12,7 @@ import pytest
 
 from kdverify.distributions import Discrete, from_params
 from kdverify.errors import InvalidArgument
-from kdverify.experiments.findings import below, order, overall
+from kdverify.experiments.findings import below, order, overall, paired_increase
 from kdverify.experiments.paper import EXPERIMENTS, PAPER_SETTINGS, BiasPanel, Scale
 from kdverify.experiments.report import PAPER_MINIMUM, scale_for
 from kdverify.stats import MeanEstimate
@@ -73,6 +73,10 @@ def test_findings_separate_only_when_the_intervals_do() -> None:
     assert overall(["supports", "inconclusive"]) == "supports"
     assert overall(["supports", "contradicts"]) == "contradicts"
     assert overall(["inconclusive"]) == "inconclusive"
+    rises, verdict = paired_increase(np.full(40, 0.2), np.full(40, 0.7))
+    assert verdict == "supports" and rises.lower <= 0.5 <= rises.upper and rises.mean == pytest.approx(0.5)
+    assert paired_increase(np.full(40, 0.7), np.full(40, 0.2))[1] == "contradicts"
+    assert paired_increase(np.zeros(40), np.zeros(40))[1] == "inconclusive"
 
 
 def test_paper_scale_spends_at_least_its_minimum() -> None:

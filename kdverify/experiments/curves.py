@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import positive_int, probability
+from kdverify._validation import FloatArray, positive_int, probability
 from kdverify.bounds import risk_bound
 from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
@@ -66,6 +66,10 @@ class CurvePoint:
     counts: dict[str, int | None]
     method: str = "auto"
     held_out: MeanEstimate | None = None
+    # The per-trial values behind ``risk`` and ``held_out`` (for paired comparisons between the
+    # students of one n, which share their training sets); not part of the files.
+    risks: FloatArray | None = field(default=None, compare=False, repr=False)
+    held_out_risks: FloatArray | None = field(default=None, compare=False, repr=False)
 
     def row(self) -> dict[str, Any]:
         """The CSV/JSON row with the :data:`COLUMNS`."""
@@ -175,19 +179,21 @@ def risk_curve(
         for student in students:
             rng = student_seed(seed, n, student)
             trained = train_students(student, data, teacher, training, rng=rng)
+            # A discrete risk is a float sum of weights, which may pass 1 by a rounding error.
+            risks = np.clip(family.risk(trained.w), 0, 1)
+            held = None if drawn is None else np.clip(family.held_out_risk(trained.w, drawn), 0, 1)
             point = CurvePoint(
                 n=n,
                 student=student,
-                # A discrete risk is a float sum of weights, which may pass 1 by a rounding error.
-                risk=betting_mean(np.clip(family.risk(trained.w), 0, 1), confidence=confidence),
+                risk=betting_mean(risks, confidence=confidence),
                 p_angle=betting_mean(p_of_student_angle(family, trained.w), confidence=confidence),
                 bound=bound,
                 bound_theta=theta,
                 counts=trained.counts(),
                 method=trained.method,
-                held_out=None
-                if drawn is None
-                else betting_mean(np.clip(family.held_out_risk(trained.w, drawn), 0, 1), confidence=confidence),
+                held_out=None if held is None else betting_mean(held, confidence=confidence),
+                risks=risks,
+                held_out_risks=held,
             )
             points.append(point)
             if on_point is not None:

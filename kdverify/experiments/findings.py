@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from kdverify.stats import MeanEstimate
+import numpy as np
+from numpy.typing import ArrayLike
 
-__all__ = ["Finding", "Verdict", "below", "findings_table", "order", "overall"]
+from kdverify.stats import MeanEstimate, betting_mean
+
+__all__ = ["Finding", "Verdict", "below", "findings_table", "order", "overall", "paired_increase"]
 
 Verdict = Literal["supports", "contradicts", "inconclusive"]
 
@@ -41,6 +44,24 @@ def order(smaller: MeanEstimate, larger: MeanEstimate) -> Verdict:
     if smaller.lower > larger.upper:
         return "contradicts"
     return "inconclusive"
+
+
+def paired_increase(before: ArrayLike, after: ArrayLike) -> tuple[MeanEstimate, Verdict]:
+    """The mean of ``after − before`` over paired trials (risks in ``[0, 1]`` on the same training
+    sets), with the betting interval of ``(after − before + 1)/2`` mapped back; ``supports`` (an
+    increase) when its interval lies above 0, ``contradicts`` when below, else ``inconclusive``.
+    Pairing removes the variation between training sets that independent intervals carry."""
+    shifted = betting_mean((np.asarray(after, dtype=float) - np.asarray(before, dtype=float) + 1) / 2)
+    difference = MeanEstimate(
+        2 * shifted.mean - 1,
+        2 * shifted.lower - 1,
+        2 * shifted.upper - 1,
+        shifted.confidence,
+        shifted.trials,
+        f"paired {shifted.method}",
+    )
+    verdict: Verdict = "supports" if difference.lower > 0 else "contradicts" if difference.upper < 0 else "inconclusive"
+    return difference, verdict
 
 
 def overall(verdicts: Sequence[Verdict]) -> Verdict:

@@ -26,7 +26,7 @@ import numpy as np
 from kdverify._validation import positive_int
 from kdverify.distributions import BetaPolarised, Discrete, Family, Margin, from_params
 from kdverify.experiments.curves import Curve, CurvePoint, risk_curve
-from kdverify.experiments.findings import Finding, below, findings_table, order, overall
+from kdverify.experiments.findings import Finding, below, findings_table, order, overall, paired_increase
 from kdverify.experiments.plotting import (
     COLOURS,
     LOG_FLOOR,
@@ -132,7 +132,9 @@ PAPER_SETTINGS = Settings(
     geometry_margins=(0.1, 0.2, 0.3),
     bias=(
         BiasPanel(("mnist", {"pair": (0, 1)}), (100,), tuple(float(d) for d in range(0, 100, 10))),
-        BiasPanel(("beta-polarised", {"dim": 1000, "a": 1.0, "b": 1.0}), (5, 20), _SMALL_DELTAS),
+        BiasPanel(
+            ("beta-polarised", {"dim": 1000, "a": 1.0, "b": 1.0}), (5, 20), (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 90.0)
+        ),
     ),
     monotonicity_dim=1000,
     monotonicity_sizes=(1, 5, 10, 19),
@@ -257,10 +259,12 @@ def fitted_rate(points: list[CurvePoint]) -> float | None:
 def _bound_finding(conclusion: str, pairs: list[tuple[MeanEstimate, float]]) -> Finding:
     """An upper bound against the points it covers (``inf`` bounds say nothing and are left out)."""
     finite = [(e, b) for e, b in pairs if np.isfinite(b)]
-    above = sum(e.upper > b for e, b in finite)
+    violations = sum(e.lower > b for e, b in finite)
+    wide = sum(e.lower <= b < e.upper for e, b in finite)
     measured = (
-        f"{len(finite) - above} of {len(finite)} intervals lie at or below the bound; "
-        f"largest E R_n / bound {max((e.mean / b for e, b in finite if b > 0), default=0):.3g}"
+        f"of {len(finite)} points: {len(finite) - violations - wide} intervals lie at or below the bound, "
+        f"{violations} entirely above it, {wide} straddle it (too wide to decide); largest E R_n / bound "
+        f"{max((e.mean / b for e, b in finite if b > 0), default=0):.3g}"
     )
     return Finding(conclusion, measured, below(finite))
 
@@ -400,12 +404,15 @@ def optimisation_bias(scale: Scale, directory: Path, seed: int, tick: Tick) -> S
             data, drawn = _draw(family, n, scale.trials, rng)
             direction = span_projector(data).complement(rng.standard_normal(data.shape[:2]))
             direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
-            estimates, held = [], []
+            estimates, held, compared = [], [], []
             for delta in panel.deltas:
                 trained = distilled_students(data, teacher, scale.training, w0=delta * direction)
-                estimates.append(betting_mean(np.clip(family.risk(trained.w), 0, 1)))
+                risks = np.clip(family.risk(trained.w), 0, 1)
+                estimates.append(betting_mean(risks))
                 if drawn is not None:
-                    held.append(betting_mean(np.clip(family.held_out_risk(trained.w, drawn), 0, 1)))
+                    risks = np.clip(family.held_out_risk(trained.w, drawn), 0, 1)
+                    held.append(betting_mean(risks))
+                compared.append(risks)
                 tick(f"{family.name} n={n} δ={delta:g}")
             colour = COLOURS[index]
             lines.append(Series.of_estimates(f"n={n}", panel.deltas, estimates, colour=colour))
@@ -420,13 +427,14 @@ def optimisation_bias(scale: Scale, directory: Path, seed: int, tick: Tick) -> S
             rows.append([family.describe(), n, *[_interval(e) for e in estimates]])
             shown = held or estimates
             means = [e.mean for e in shown]
+            increase, verdict = paired_increase(compared[0], compared[-1])
             findings.append(
                 Finding(
                     f"{family.name}, n = {n}: the risk of w_δ grows with δ",
                     f"{'held-out ' if held else ''}risk {_interval(shown[0])} at δ=0, {_interval(shown[-1])} at "
-                    f"δ={panel.deltas[-1]:g}; means "
+                    f"δ={panel.deltas[-1]:g}, paired increase {_interval(increase)}; means "
                     + ("non-decreasing in δ" if all(np.diff(means) >= 0) else "not monotone in δ"),
-                    order(shown[0], shown[-1]),
+                    verdict,
                 )
             )
         plot_series(axes, lines)
@@ -484,9 +492,9 @@ def monotonicity(scale: Scale, directory: Path, seed: int, tick: Tick) -> Sectio
     results: dict[str, Any] = {}
     rows, comparisons = [], []
     for axes, family in zip(axes_list, families, strict=True):
-        teacher, lines, indices = family.teacher(), [], {}
+        teacher, lines, outcomes = family.teacher(), [], {}
         for index, student in enumerate(("distilled", "hard")):
-            estimates = []
+            estimates, outcomes[student] = [], []
             for n in sizes:
                 rng = np.random.default_rng([seed, n, 7])
                 extended = family.sample(n + 1, rng, trials=scale.trials)
@@ -494,14 +502,15 @@ def monotonicity(scale: Scale, directory: Path, seed: int, tick: Tick) -> Sectio
                 after = train_students(student, extended, teacher, scale.training, rng=rng)
                 kept = family.risk(after.w) <= family.risk(before.w) + MONOTONE_TOLERANCE
                 estimates.append(bernoulli_mean(kept.astype(float)))
+                outcomes[student].append(kept.astype(float))
                 tick(f"{family.name} n={n} {student}")
-            indices[student] = estimates
             lines.append(Series.of_estimates(STUDENT_LABELS[student], sizes, estimates, colour=COLOURS[index]))
             results[f"{family.describe()} {student}"] = {"n": list(sizes), "index": [e.as_dict() for e in estimates]}
             rows.append(
                 [family.describe(), student, *[f"{e.mean:.3f} [{e.lower:.3f}, {e.upper:.3f}]" for e in estimates]]
             )
-        comparisons += [order(h, d) for d, h in zip(indices["distilled"], indices["hard"], strict=True)]
+        # The two students see the same extensions (the same seeds): compare them pairwise.
+        comparisons += [paired_increase(h, d)[1] for d, h in zip(outcomes["distilled"], outcomes["hard"], strict=True)]
         plot_series(axes, lines)
         axes.set_ylim(-0.02, 1.02)
         axes.set_xlabel("size n of X (extension to n + 1)")
@@ -514,7 +523,8 @@ def monotonicity(scale: Scale, directory: Path, seed: int, tick: Tick) -> Sectio
         Finding(
             "Strong monotonicity: one more training point (almost) never increases the distilled student's risk, "
             "more reliably than with hard labels (index distilled ≥ hard)",
-            f"over {len(comparisons)} (family, n) pairs the distilled index is above the hard-label one in "
+            f"over {len(comparisons)} (family, n) pairs the distilled index is above the hard-label one (paired "
+            f"over the same extensions) in "
             f"{comparisons.count('supports')}, below in {comparisons.count('contradicts')}, undecided in "
             f"{comparisons.count('inconclusive')}; smallest distilled index {distilled_min:.3f}",
             overall(comparisons),
@@ -549,13 +559,13 @@ def deep_students(scale: Scale, directory: Path, seed: int, tick: Tick) -> Secti
     save(figure, directory / "deep.png")
     linear, small, balanced = (curve.select(s) for s in students)
     gaps = [abs(d.risk.mean - lin.risk.mean) for d, lin in zip(small, linear, strict=True)]
-    separated = [order(lin.risk, d.risk) != "inconclusive" for d, lin in zip(small, linear, strict=True)]
+    separated = [paired_increase(lin.risks, d.risks)[1] != "inconclusive" for d, lin in zip(small, linear, strict=True)]
     findings = [
         Finding(
             "Deep linear students from a small initialisation have the linear student's favourable bias "
             "(same limit P w*/T up to O(ε), so the same risk)",
-            f"largest |E R_n(deep, small init) − E R_n(linear)| {max(gaps):.2g}; intervals separate at "
-            f"{sum(separated)} of {len(separated)} sizes",
+            f"largest |E R_n(deep, small init) − E R_n(linear)| {max(gaps):.2g}; the paired difference is "
+            f"away from 0 at {sum(separated)} of {len(separated)} sizes",
             "contradicts" if any(separated) else "supports",
         ),
         Finding(
@@ -566,7 +576,7 @@ def deep_students(scale: Scale, directory: Path, seed: int, tick: Tick) -> Secti
                 f"n={b.n}: {_interval(b.risk)} vs {_interval(lin.risk)}"
                 for b, lin in zip(balanced, linear, strict=True)
             ),
-            overall([order(lin.risk, b.risk) for b, lin in zip(balanced, linear, strict=True)]),
+            overall([paired_increase(lin.risks, b.risks)[1] for b, lin in zip(balanced, linear, strict=True)]),
         ),
     ]
     rows = [
@@ -624,11 +634,14 @@ def real_data(scale: Scale, directory: Path, seed: int, tick: Tick) -> Section:
         for d, h in zip(distilled, hard, strict=True):
             rows.append([name, d.n, _interval(d.risk), _interval(h.risk), _interval(d.held_out), _interval(h.held_out)])
             rows[-1].append(f"{d.bound:.3g}")
-        comparisons = [order(d.held_out, h.held_out) for d, h in zip(distilled, hard, strict=True)]
+        comparisons = [
+            paired_increase(d.held_out_risks, h.held_out_risks)[1] for d, h in zip(distilled, hard, strict=True)
+        ]
         findings.append(
             Finding(
                 f"{name}: distillation beats training on hard labels (lower test error)",
-                f"held-out risk lower with distillation at {comparisons.count('supports')} of {len(sizes)} sizes, "
+                f"held-out risk lower with distillation (paired over the same training sets) at "
+                f"{comparisons.count('supports')} of {len(sizes)} sizes, "
                 f"higher at {comparisons.count('contradicts')}; at n={sizes[-1]}: {_interval(distilled[-1].held_out)} "
                 f"vs {_interval(hard[-1].held_out)}",
                 overall(comparisons),
