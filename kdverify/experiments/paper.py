@@ -257,12 +257,18 @@ def fitted_rate(points: list[CurvePoint]) -> float | None:
 
 
 def _bound_finding(conclusion: str, pairs: list[tuple[MeanEstimate, float]]) -> Finding:
-    """An upper bound against the points it covers (``inf`` bounds say nothing and are left out)."""
-    finite = [(e, b) for e, b in pairs if np.isfinite(b)]
+    """An upper bound against the points it covers; bounds of 1 or more (a risk is at most 1,
+    so they say nothing, like the corollaries' ``inf`` below ``n_0``) are left out."""
+    finite = [(e, b) for e, b in pairs if b < 1]
+    if not finite:
+        return Finding(
+            conclusion, f"the bound is 1 or more at all {len(pairs)} points: it says nothing here", "inconclusive"
+        )
     violations = sum(e.lower > b for e, b in finite)
     wide = sum(e.lower <= b < e.upper for e, b in finite)
     measured = (
-        f"of {len(finite)} points: {len(finite) - violations - wide} intervals lie at or below the bound, "
+        f"of {len(finite)} points with a bound below 1 (of {len(pairs)}): {len(finite) - violations - wide} "
+        "intervals lie at or below the bound, "
         f"{violations} entirely above it, {wide} straddle it (too wide to decide); largest E R_n / bound "
         f"{max((e.mean / b for e, b in finite if b > 0), default=0):.3g}"
     )
@@ -324,12 +330,17 @@ def data_geometry(scale: Scale, directory: Path, seed: int, tick: Tick) -> Secti
         axes.legend(fontsize=7, loc="lower left")
     save(figure, directory / "geometry.png")
     last = {b: curve.select("distilled")[-1].risk for b, curve in beta.items()}
-    shapes = list(beta)
+    by_size = list(zip(*(curve.select("distilled") for curve in beta.values()), strict=True))
+    ordered = [order(large.risk, small.risk) for points in by_size for small, large in itertools.pairwise(points)]
+    means_ordered = all(small.risk.mean >= large.risk.mean for p in by_size for small, large in itertools.pairwise(p))
     findings = [
         Finding(
             "Thinner mass near the teacher's boundary (larger κ) makes E R_n fall faster",
-            f"E R_n at n={sizes[-1]}: " + "; ".join(f"κ={b:g}: {_interval(e)}" for b, e in last.items()),
-            overall([order(last[large], last[small]) for small, large in itertools.pairwise(shapes)]),
+            f"over {len(ordered)} (n, consecutive κ) comparisons the larger κ's interval lies below in "
+            f"{ordered.count('supports')}, above in {ordered.count('contradicts')}, overlaps in "
+            f"{ordered.count('inconclusive')}; means {'ordered by κ at every n' if means_ordered else 'not ordered'}; "
+            f"at n={sizes[-1]}: " + "; ".join(f"κ={b:g}: {_interval(e)}" for b, e in last.items()),
+            overall(ordered),
         ),
         _bound_finding(
             "E R_n ≤ min_θ p(θ) + p(π/2 − θ)^n (the main risk bound)",
@@ -555,7 +566,7 @@ def deep_students(scale: Scale, directory: Path, seed: int, tick: Tick) -> Secti
     axes.set_xlabel("training set size n")
     axes.set_ylabel("expected transfer risk E R_n")
     axes.set_title(f"{family.describe()}, two-layer students (hidden width d)", fontsize=8)
-    axes.legend(fontsize=8, loc="center right")
+    axes.legend(fontsize=8, loc="upper right")
     save(figure, directory / "deep.png")
     linear, small, balanced = (curve.select(s) for s in students)
     gaps = [abs(d.risk.mean - lin.risk.mean) for d, lin in zip(small, linear, strict=True)]
