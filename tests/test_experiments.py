@@ -222,6 +222,7 @@ def test_out_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
         pytest.param(["--trials", "0"], "argument --trials: '0' must be >= 1", id="zero-trials"),
         pytest.param(["--experiments", "geometry,astrology"], "astrology", id="unknown-experiment"),
         pytest.param(["--claim", "no-such-claim"], "no-such-claim", id="unknown-claim"),
+        pytest.param(["--scale", "huge"], "argument --scale: invalid choice: 'huge'", id="unknown-scale"),
     ],
 )
 def test_bad_report_arguments_exit_2(

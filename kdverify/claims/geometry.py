@@ -18,6 +18,7 @@ from kdverify.claims._cases import ANGLE_ROUNDING, Case, numeric_tolerance
 from kdverify.claims._content import RISKS_POSITIVE, STRICT_ANGLE, TILTED_STUDENT
 from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import (
+    COSTLY_FAMILIES,
     DATA_FAMILIES,
     DISTRIBUTION_FAMILIES,
     distribution_of,
@@ -131,7 +132,7 @@ ANGLE_CLAIMS = (
         statement="w0 = 0: ∠(ŵ, w*) ≤ min_i α(x_i)",
         latex=r"\angle(\hat w, w^*) \le \min_i \alpha(x_i)",
         source="Phuong & Lampert 2019, proof of the risk bound; THEORY.md §3",
-        families=DATA_FAMILIES,
+        families=(*DATA_FAMILIES, *COSTLY_FAMILIES),
         instances=lambda family: problems(family, init=False, min_rank=2, deficient=True),
         check=check_angle_lemma,
         content=STRICT_ANGLE,
@@ -312,7 +313,7 @@ CLAIMS = (
         statement="w0 = 0: hard-label GD stays in span X and is never better aligned than P w*",
         latex=r"\angle(P w^*, w^*) \le \angle(u, w^*)\;\forall u \in \operatorname{span} X \setminus \{0\}",
         source="THEORY.md §3",
-        families=DATA_FAMILIES,
+        families=(*DATA_FAMILIES, *COSTLY_FAMILIES),
         instances=lambda family: problems(family, init=False, off_boundary=True, min_rank=2, deficient=True),
         check=check_distill_best_in_span,
         content=STRICT_ANGLE,
@@ -335,7 +336,7 @@ CLAIMS = (
         statement="E R_n(distilled) ≤ E R_n(hard-label, max-margin limit)",
         latex=r"\mathbb E\, R_n^{\mathrm{distill}} \le \mathbb E\, R_n^{\mathrm{hard}}",
         source="THEORY.md §3 (open)",
-        families=DISTRIBUTION_FAMILIES,
+        families=(*DISTRIBUTION_FAMILIES, *COSTLY_FAMILIES),
         instances=sized_families,
         check=check_distill_beats_hard_expected,
         content=RISKS_POSITIVE,

@@ -16,6 +16,7 @@ from kdverify.claims._cases import Case, numeric_tolerance
 from kdverify.claims._content import EXTENSION_WITH_RISK, NEXT_RISK_POSITIVE, STRICT_EXTENSION
 from kdverify.claims._estimates import closed_form_students, paired_difference
 from kdverify.claims._instances import (
+    COSTLY_FAMILIES,
     DATA_FAMILIES,
     DISTRIBUTION_FAMILIES,
     GENERIC,
@@ -195,7 +196,7 @@ CLAIMS = (
         statement="w0 = 0, span X ⊆ span X' ⇒ R(ŵ_X') ≤ R(ŵ_X)",
         latex=r"\operatorname{span} X \subseteq \operatorname{span} X' \Rightarrow R(\hat w_{X'}) \le R(\hat w_X)",
         source="THEORY.md §3 (open)",
-        families=DISTRIBUTION_FAMILIES,
+        families=(*DISTRIBUTION_FAMILIES, *COSTLY_FAMILIES),
         instances=lambda family: nested_problems(family, init=False),
         check=check_monotone_risk_pointwise,
         content=EXTENSION_WITH_RISK,
@@ -206,7 +207,7 @@ CLAIMS = (
         statement="w0 = 0: n ↦ E R_n is non-increasing",
         latex=r"\mathbb E\, R_{n+1} \le \mathbb E\, R_n",
         source="Phuong & Lampert 2019, strong monotonicity (literal reading); THEORY.md §3 (open)",
-        families=DISTRIBUTION_FAMILIES,
+        families=(*DISTRIBUTION_FAMILIES, *COSTLY_FAMILIES),
         instances=lambda family: sized_families(family, spare=1),
         check=check_monotone_risk_expected,
         content=NEXT_RISK_POSITIVE,

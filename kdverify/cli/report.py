@@ -7,14 +7,11 @@ import argparse
 from dataclasses import replace
 
 from kdverify.cli._args import add_method_argument, positive_integer
-from kdverify.experiments.paper import EXPERIMENTS
+from kdverify.experiments.paper import EXPERIMENTS, SETTINGS, progress_ticks
 from kdverify.experiments.plotting import require_matplotlib
 from kdverify.experiments.report import scale_for, write_report
 from kdverify.profiles import PROFILES
 from kdverify.progress import ProgressBar
-
-# Progress ticks of each experiment (its (size, student) or (size, δ) points), for the bar.
-TICKS = {"geometry": 63, "bias": 24, "monotonicity": 32, "deep": 24, "real": 56}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", default="kdverify-report", help="output directory (default ./kdverify-report)")
     parser.add_argument("--profile", default="ci", choices=sorted(PROFILES), help="budget profile (default: ci)")
+    parser.add_argument(
+        "--scale",
+        default="ci",
+        choices=sorted(SETTINGS),
+        help="the experiments' dimensions and sizes: ci (quick, default) or paper (THEORY.md §7: d = 1000, "
+        "MNIST 0 vs 1 with n = 100, deep students at d = 100; about 20 minutes on two cores)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the experiments (default 0)")
     parser.add_argument("--trials", type=positive_integer, help="override the profile's training sets per point")
     parser.add_argument("--max-n", type=positive_integer, help="cap every grid of training set sizes (quick runs)")
@@ -42,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     experiments = [name.strip() for name in args.experiments.split(",") if name.strip()]
     require_matplotlib()
-    scale = replace(scale_for(args.profile, args.trials, args.max_n), method=args.method)
-    with ProgressBar(sum(TICKS.get(name, 1) for name in experiments), "report") as bar:
+    scale = replace(scale_for(args.profile, args.trials, args.max_n, args.scale), method=args.method)
+    ticks = progress_ticks(scale.settings)
+    with ProgressBar(sum(ticks.get(name, 1) for name in experiments), "report") as bar:
         done = [0]
 
         def tick(note: str) -> None:

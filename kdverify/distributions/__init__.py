@@ -8,7 +8,7 @@ from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
 from kdverify.distributions.gaussian import AnisotropicGaussian, GaussianMixture
 from kdverify.distributions.isotropic import Isotropic
-from kdverify.distributions.real import BreastCancer, Digits, RealData
+from kdverify.distributions.real import BreastCancer, Digits, Mnist, RealData
 from kdverify.distributions.registry import (
     FAMILIES,
     FamilySpec,
@@ -31,6 +31,7 @@ __all__ = [
     "GaussianMixture",
     "Isotropic",
     "Margin",
+    "Mnist",
     "Param",
     "RealData",
     "ScaledBeta",

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kdverify._validation import FloatArray, as_generator, unit_scaled
+from kdverify._validation import FloatArray, as_float_array, as_generator, unit_scaled
 from kdverify.distributions.base import Family, as_angles
 from kdverify.errors import InvalidArgument
 from kdverify.exact import (
@@ -90,27 +90,32 @@ class Discrete(Family):
 
     def __init__(self, points: Any, weights: Any, *, w_star: Any) -> None:
         self.is_exact = all(map(is_float_free, (points, weights, w_star)))
-        rows = as_rational_matrix("points", points)
+        # A float64 array is its own exact value: its Fractions are only built when an exact
+        # method needs them (real data sets have up to ~10⁶ entries).
+        floats = isinstance(points, np.ndarray) and points.dtype == np.float64
+        rows = None if floats else as_rational_matrix("points", points)
         self.exact_w_star = as_rational_vector("w_star", w_star)
-        if len(rows[0]) != len(self.exact_w_star):
+        width = points.shape[-1] if rows is None else len(rows[0])
+        if width != len(self.exact_w_star):
             raise InvalidArgument(
-                f"points has {len(rows)} rows of {len(rows[0])} coordinates, but w_star has length "
+                f"points has {len(points)} rows of {width} coordinates, but w_star has length "
                 f"{len(self.exact_w_star)}: points are rows (m, d), one per support point, not the columns "
                 "of a (d, m) data array."
             )
         if not any(self.exact_w_star):
             raise InvalidArgument("w_star is the zero vector; the teacher w* must be nonzero.")
-        self.support: tuple[RationalVector, ...] = rows
-        self.exact_weights = _rational_weights(weights, len(self.support), self.is_exact)
-        self.teacher_signs = np.array([sign(dot(self.exact_w_star, a)) for a in self.support])
+        self.points = as_float_array("points", points, ndim=2) if floats else _float_mirror("points", rows)
+        """The support as float rows ``(m, d)``."""
+        if rows is not None:
+            self.support = rows
+        self.exact_weights = _rational_weights(weights, self.points.shape[0], self.is_exact)
+        super().__init__(_float_mirror("w_star", [self.exact_w_star])[0])
+        self.teacher_signs = self._exact_teacher_signs(floats)
         if not np.all(self.teacher_signs):
             j = int(np.argmin(np.abs(self.teacher_signs)))
             raise InvalidArgument(
                 f"points[{j}] lies on the teacher's boundary (w*ᵀa = 0); the theory requires P[w*ᵀx = 0] = 0."
             )
-        super().__init__(_float_mirror("w_star", [self.exact_w_star])[0])
-        self.points = _float_mirror("points", rows)
-        """The support as float rows ``(m, d)``."""
         self.weights = np.array([float(q) for q in self.exact_weights])
         # Angles do not depend on the length of a point or of w*: power-of-two rescaling keeps
         # their norms from overflowing or underflowing at extreme scales.
@@ -119,10 +124,29 @@ class Discrete(Family):
         self._p_steps = self._steps(self.gammas)
         self._near_steps = self._steps(line_angles(self._directions, teacher))
 
+    @cached_property
+    def support(self) -> tuple[RationalVector, ...]:
+        """The support points as exact rational vectors (built on first use from float data)."""
+        return as_rational_matrix("points", self.points)
+
+    def _exact_teacher_signs(self, floats: bool) -> np.ndarray:
+        """``sign(w*ᵀa_j)`` exactly. Float data go through floating point first: a computed
+        ``s_j`` with ``|s_j| > γ_d Σ_i |w*_i a_ij| + d·2⁻¹⁰²²`` (Higham's bound for any summation
+        order, plus underflow) has the exact sign; only the others are summed in Fractions."""
+        if not floats or not np.array_equal(self.w_star, np.array([float(x) for x in self.exact_w_star])):
+            return np.array([sign(dot(self.exact_w_star, a)) for a in self.support])
+        eps, dim = np.finfo(np.float64).eps / 2, self.dim
+        scores = self.points @ self.w_star
+        error = dim * eps / (1 - dim * eps) * (np.abs(self.points) @ np.abs(self.w_star)) + dim * 2.0**-1022
+        signs = np.sign(scores).astype(int)
+        for j in np.flatnonzero(np.abs(scores) <= error):
+            signs[j] = sign(dot(self.exact_w_star, tuple(Fraction(x) for x in self.points[j])))
+        return signs
+
     @property
     def support_size(self) -> int:
         """Number of support points ``m``."""
-        return len(self.support)
+        return self.points.shape[0]
 
     def sample_indices(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> np.ndarray:
         """Indices of ``n`` i.i.d. support points, shape ``(n,)`` or ``(trials, n)``."""
@@ -131,7 +155,12 @@ class Discrete(Family):
 
     def sample(self, n: int, rng: np.random.Generator, *, trials: int | None = None) -> FloatArray:
         """``n`` i.i.d. draws of the support with the weights, as ``(d, n)`` or ``(trials, d, n)``."""
-        return np.moveaxis(self.points.T[:, self.sample_indices(n, rng, trials=trials)], 0, -2)
+        return self.data_at(self.sample_indices(n, rng, trials=trials))
+
+    def data_at(self, indices: ArrayLike) -> FloatArray:
+        """The support points at ``indices`` ``(n,)`` or ``(trials, n)`` as data ``(d, n)`` or
+        ``(trials, d, n)`` (points as columns, as training sets are)."""
+        return np.moveaxis(self.points.T[:, np.asarray(indices)], 0, -2)
 
     def _steps(self, angles: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Sorted ``angles`` and the mass at or below each, summed exactly then rounded once
@@ -168,6 +197,25 @@ class Discrete(Family):
         """
         wrong = np.sign(unit_scaled(self._as_students(w)) @ self._directions) != self.teacher_signs
         return np.asarray(wrong @ self.weights)
+
+    def held_out_risk(self, w: ArrayLike, indices: ArrayLike) -> FloatArray:
+        """The risk of each student ``w`` ``(B, d)`` on the support points its training set did not
+        draw (``indices`` ``(B, n)`` from :meth:`sample_indices`), weights renormalised over them:
+        a real data set's test error on held-out rows. A training set that drew every point has
+        no held-out rows and is refused."""
+        students = np.atleast_2d(self._as_students(w))
+        drawn = np.atleast_2d(np.asarray(indices))
+        if drawn.shape[0] != students.shape[0]:
+            raise InvalidArgument(
+                f"indices has {drawn.shape[0]} training sets, but w has {students.shape[0]} students."
+            )
+        held = np.ones((len(drawn), self.support_size), dtype=bool)
+        np.put_along_axis(held, drawn, False, axis=1)
+        mass = held @ self.weights
+        if np.any(mass <= 0):
+            raise InvalidArgument("a training set drew every support point: no held-out point is left.")
+        wrong = np.sign(unit_scaled(students, axis=-1) @ self._directions) != self.teacher_signs
+        return np.asarray((wrong & held) @ self.weights / mass)
 
     def exact_errors(self, w: Any, *, ties: Ties = "error") -> list[bool]:
         """Which support points the student ``w`` (rationals, or floats read exactly) gets wrong:

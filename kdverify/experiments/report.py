@@ -20,7 +20,7 @@ from kdverify.claims.runner import VERDICT_HEADER, verdict_rows
 from kdverify.claims.suite import plan
 from kdverify.errors import InvalidArgument
 from kdverify.experiments.files import ensure_directory, write_text_atomic
-from kdverify.experiments.paper import EXPERIMENTS, Scale, Section, markdown_table
+from kdverify.experiments.paper import EXPERIMENTS, SETTINGS, Scale, Section, markdown_table
 from kdverify.jsonio import read_json, write_json_atomic
 from kdverify.profiles import get_profile
 
@@ -34,11 +34,24 @@ SCALES: dict[str, Scale] = {
 }
 """Experiment budgets per profile: ``ci`` keeps the whole report to a few minutes on two cores."""
 
+PAPER_MINIMUM = Scale(trials=200, deep_trials=30)
+"""The least budget of the paper's settings (d = 1000 needs tighter intervals than ``ci``'s 60
+training sets to separate its small risks); larger profiles keep their own."""
 
-def scale_for(profile: str, trials: int | None = None, max_n: int | None = None) -> Scale:
-    """The profile's scale; ``trials`` overrides its training sets per point (and a fifth of
-    that, at least two, per deep-student point), ``max_n`` caps every grid of sizes."""
-    base = SCALES[get_profile(profile).name]
+
+def scale_for(profile: str, trials: int | None = None, max_n: int | None = None, settings: str = "ci") -> Scale:
+    """The profile's scale on the experiments' ``settings`` (``ci`` or ``paper``; ``paper`` spends
+    at least :data:`PAPER_MINIMUM`); ``trials`` overrides the training sets per point (and a
+    fifth of that, at least two, per deep-student point), ``max_n`` caps every grid of sizes."""
+    if settings not in SETTINGS:
+        raise InvalidArgument(f"settings={settings!r} is unknown; choose from {', '.join(SETTINGS)}.")
+    base = replace(SCALES[get_profile(profile).name], settings=SETTINGS[settings])
+    if settings == "paper":
+        base = replace(
+            base,
+            trials=max(base.trials, PAPER_MINIMUM.trials),
+            deep_trials=max(base.deep_trials, PAPER_MINIMUM.deep_trials),
+        )
     if trials is not None:
         base = replace(base, trials=trials, deep_trials=max(2, trials // 5))
     return replace(base, max_n=max_n)
@@ -137,7 +150,9 @@ def write_report(
 def _markdown(profile: str, seed: int, scale: Scale, check: dict[str, Any], sections: list[Section]) -> str:
     parts = [
         "# kdverify report",
-        f"Profile `{profile}`, seed {seed}: {scale.trials} training sets per Monte Carlo point "
+        f"Settings `{scale.settings.name}`"
+        + (" (the paper's dimensions and sizes, THEORY.md §7)" if scale.settings.name == "paper" else "")
+        + f", profile `{profile}`, seed {seed}: {scale.trials} training sets per Monte Carlo point "
         f"({scale.deep_trials} for deep students). Training method `{scale.method}`: "
         + (
             "distilled students are the closed-form limit P w*/T + P⊥w0, certified (rtol 1e-9) by the "
@@ -147,7 +162,9 @@ def _markdown(profile: str, seed: int, scale: Scale, check: dict[str, Any], sect
             else f"distilled students by batched gradient descent ≤ {scale.max_iter} steps before Newton finishes, "
             "hard-label students by hard-label gradient descent"
         )
-        + "; deep students by gradient descent. Intervals are 95% intervals per point "
+        + "; deep students by gradient descent. Under each figure, the paper's conclusions it tests and a verdict "
+        "decided from its intervals (supports: they separate in the paper's direction; contradicts: the other way; "
+        "inconclusive: they overlap). Intervals are 95% intervals per point "
         "(betting intervals for expected risks, exact Clopper–Pearson for proportions); they are not "
         "simultaneous. Numbers behind every figure are in `report.json`.",
         "## Verdicts",
