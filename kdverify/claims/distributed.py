@@ -216,7 +216,7 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # Dask's HTTP server (and dashboard) on a free loopback port
             silence_logs=logging.ERROR,
         )
         with cluster, Client(cluster, set_as_default=False) as client:
