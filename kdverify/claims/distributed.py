@@ -55,6 +55,8 @@ WORKERLESS_GRACE = 60.0
 """Seconds a run waits with no worker alive before it gives its remaining units up as lost."""
 PROGRESS_INTERVAL = 0.5
 """Seconds between two progress events of one unit."""
+WORKER_POLL = 1.0
+"""Seconds between two looks at the cluster's workers (alive, lost)."""
 VIOLATIONS, PROGRESS = "kdverify-violations", "kdverify-progress"
 
 Violation = Callable[[Claim, str, Instance, Evidence], None]
@@ -288,7 +290,9 @@ def search_pairs(
     chosen: dict[tuple[str, str], int] = {}  # pair -> lowest shard with a violation so far
     settled: dict[tuple[str, str], SearchResult] = {}
     claims = {claim.id: claim for claim, _ in pairs}
-    workers = set(client.scheduler_info()["workers"])
+    alive = set(client.scheduler_info()["workers"])
+    workers = set(alive)
+    polled = time.monotonic()
     lost: list[str] = []
     last_worker_seen = time.monotonic()
     timed = max_seconds is not None
@@ -323,11 +327,13 @@ def search_pairs(
             time.sleep(0.1)
             while not events.empty():
                 handle(*events.get())
-            alive = set(client.scheduler_info()["workers"])
-            lost.extend(sorted(workers - alive - set(lost)))
-            workers |= alive
-            if alive:
-                last_worker_seen = time.monotonic()
+            if time.monotonic() - polled >= WORKER_POLL:
+                polled = time.monotonic()
+                alive = set(client.scheduler_info()["workers"])
+                lost.extend(sorted(workers - alive - set(lost)))
+                workers |= alive
+                if alive:
+                    last_worker_seen = polled
             for future in [future for future in pending if future.done()]:
                 unit = pending.pop(future)
                 outcomes[unit.key] = _outcome(future)
