@@ -233,3 +233,60 @@ def test_an_unreachable_redis_is_a_clear_usage_error(tmp_path: Path, capsys: pyt
     assert main([*HUNT, "--database", url, "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"kdverify hunt: error: --database {url}: no Redis server answers"), error
+
+
+def test_shards_split_the_examples_and_keep_the_false_alarm_budget() -> None:
+    """A count-based run's shards share each pair's examples exactly (so the number of statistical
+    checks, hence α per check, is a single process's), seeds differ per shard but shard 0 keeps the
+    run's; a timed hunt gives each shard an equal part of its pair's α."""
+    from kdverify.claims.distributed import plan_units
+    from kdverify.claims.registry import get_claim
+    from kdverify.claims.suite import budget_for, plan
+    from kdverify.cli.hunt import hunt_budget, hunt_profile
+    from kdverify.profiles import get_profile
+
+    profile = get_profile("ci")
+    pairs = plan(["loss-calculus", "risk-bound"], ["generic", "isotropic"])
+    budget = budget_for(profile, pairs)
+    units = plan_units(pairs, profile, budget=budget, shards=5, seed=None)
+    shares = {(claim.id, family): 0 for claim, family in pairs}
+    for unit in units:
+        shares[(unit.claim, unit.family)] += unit.max_examples
+        assert unit.budget == budget and (unit.seed is None) == (unit.shard == 0)
+    assert shares == {("loss-calculus", "generic"): profile.max_examples, ("risk-bound", "isotropic"): 3}
+    assert len({unit.seed for unit in units if unit.claim == "loss-calculus"}) == 5
+    assert max(unit.shards for unit in units if unit.claim == "risk-bound") == 3  # no empty shard
+    timed = hunt_budget(hunt_profile(None), [(get_claim("risk-bound"), "isotropic")], timed=True, shards=4)
+    assert timed.alpha == pytest.approx(hunt_profile(None).delta / 4)
+
+
+def test_merge_keeps_the_first_shard_that_did_not_hold() -> None:
+    """Counts add up, the most informative example is shown, and the verdict and counterexample come
+    from the lowest-numbered shard that found something; a lost shard alone reads ``error``."""
+    from kdverify.claims.base import Budget, Evidence
+    from kdverify.claims.distributed import merge
+    from kdverify.claims.registry import get_claim
+
+    claim = get_claim("temperature-monotone")
+
+    def outcome(verdict: str, lhs: str, rhs: str) -> dict:
+        evidence = Evidence(verdict != "falsified", lhs, "<=", rhs, exact=True).to_json()
+        instance = {"family": "generic", "mark": lhs}
+        return {
+            "verdict": verdict,
+            "examples": 4,
+            "informative": 3,
+            "undecided": 1,
+            "seconds": 0.5,
+            "shown": evidence,
+            "counterexample": instance if verdict != "holds" else None,
+            "evidence": evidence if verdict != "holds" else None,
+            "error": None,
+        }
+
+    shards = [outcome("holds", "1/2", "1"), outcome("falsified", "1", "9/10"), outcome("falsified", "2", "1")]
+    result = merge(claim, "generic", Budget(), shards)
+    assert (result.verdict, result.examples, result.informative, result.undecided) == ("falsified", 12, 9, 3)
+    assert result.counterexample is not None and result.counterexample["mark"] == "1"
+    assert str(result.evidence.lhs) == "1" and str(result.shown.lhs) == "2"  # the furthest past its bound
+    assert merge(claim, "generic", Budget(), [{"lost": "gone"}]).verdict == "error"
