@@ -26,6 +26,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.engine import risk_curve_benchmark  # noqa: E402
+from benchmarks.parallel import parallel_benchmark  # noqa: E402
 from benchmarks.power import power_benchmark  # noqa: E402
 from benchmarks.training import training_benchmark  # noqa: E402
 from kdverify.claims.registry import all_claims  # noqa: E402
@@ -133,7 +134,7 @@ def check_wall_time() -> dict[str, Any]:
     }
 
 
-SECTIONS = ("engine", "training", "power", "hunting", "exact", "check")
+SECTIONS = ("engine", "training", "power", "hunting", "exact", "check", "parallel")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "hunting": lambda: hunting_throughput(2, timeout=60.0) if args.quick else hunting_throughput(10),
         "exact": lambda: exact_growth(limit=1.0 if args.quick else 60.0),
         "check": check_wall_time,
+        "parallel": lambda: parallel_benchmark(20 if args.quick else 240),
     }
     for name in chosen:
         print(f"{name}:")
@@ -186,5 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {key}: {results['training'][key]}")
     if "check" in chosen:
         print(f"  {results['check']['seconds']:.1f} s, exit {results['check']['exit_status']}")
+    if "parallel" in chosen:
+        print(f"  scaling efficiency: {results['parallel']['efficiency']}")
     print(f"wrote {args.out}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CertificateError",
+    "ClusterUnavailable",
     "InvalidArgument",
     "KDVerifyError",
     "MissingDependency",
@@ -29,3 +30,7 @@ class CertificateError(KDVerifyError, ValueError):
 
 class MissingDependency(KDVerifyError, ImportError):
     """An optional extra (scikit-learn, matplotlib) is needed but not installed."""
+
+
+class ClusterUnavailable(KDVerifyError, ConnectionError):
+    """A Dask scheduler or Redis server named on the command line does not answer."""

@@ -26,6 +26,7 @@ __all__ = [
     "SearchResult",
     "Violation",
     "database_key",
+    "evidence_from_json",
     "make_certificate",
     "search",
     "slack",
@@ -137,8 +138,7 @@ def verdict_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
             verdict = "no counterexample"
         evidence = entry["evidence"]
         if evidence:
-            sides = {side: _exact_side(evidence[side]) for side in ("lhs", "rhs")}
-            shown = Evidence(**{**evidence, **sides}).summary()
+            shown = evidence_from_json(evidence).summary()
             if evidence.get("tie_free") is False:
                 shown += " (depends on ties)"
         else:
@@ -156,6 +156,13 @@ def verdict_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
             ]
         )
     return rows
+
+
+def evidence_from_json(payload: Mapping[str, Any]) -> Evidence:
+    """Inverse of :meth:`Evidence.to_json` for what a result needs: the sides come back as
+    Fractions where they were exact rationals, so slacks and summaries read as before."""
+    sides = {side: _exact_side(payload[side]) for side in ("lhs", "rhs")}
+    return Evidence(**{**payload, **sides})
 
 
 def _exact_side(value: Any) -> Any:

@@ -22,6 +22,7 @@ __all__ = [
     "load_certificate",
     "plan",
     "replay",
+    "replayed",
     "run",
     "stored_certificate",
 ]
@@ -61,16 +62,18 @@ def run(
     budget = budget_for(profile, pairs)
     results = []
     for claim, family in pairs:
-        stored = stored_certificate(claim.id, family) if claim.status == "open" else None
-        result = (
-            _from_certificate(claim, family, stored)
-            if stored
-            else search(claim, family, profile, budget=budget, seed=seed)
-        )
+        result = replayed(claim, family) or search(claim, family, profile, budget=budget, seed=seed)
         results.append(result)
         if on_result is not None:
             on_result(result)
     return results
+
+
+def replayed(claim: Claim, family: str) -> SearchResult | None:
+    """The result of an open claim's stored certificate for ``family``, replayed; ``None`` when
+    the pair has none (it is then searched)."""
+    stored = stored_certificate(claim.id, family) if claim.status == "open" else None
+    return _from_certificate(claim, family, stored) if stored else None
 
 
 def certificate_directory() -> Path:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
 from pathlib import Path
 
 from kdverify.errors import InvalidArgument
@@ -13,6 +15,7 @@ from kdverify.jsonio import ensure_writable
 from kdverify.solvers import METHODS
 
 __all__ = [
+    "add_cluster_arguments",
     "add_family_arguments",
     "confidence_level",
     "param_pair",
@@ -20,6 +23,8 @@ __all__ = [
     "positive_float",
     "positive_integer",
     "sample_sizes",
+    "scheduler_address",
+    "worker_count",
     "writable_directory",
     "writable_file",
 ]
@@ -134,4 +139,41 @@ def add_method_argument(parser: argparse.ArgumentParser) -> None:
         choices=METHODS,
         help="training of the distilled and hard students: auto (certified closed form / max-margin, default) "
         "or gd (literal gradient descent)",
+    )
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: a whole number ≥ 1, or ``auto`` for the machine's cores."""
+    if text == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return positive_integer(text)
+
+
+ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/:]+:\d{1,5}$")
+
+
+def scheduler_address(text: str) -> str:
+    """``--scheduler``: a Dask scheduler address ``tcp://HOST:PORT`` (or ``tls://``, ``ws://``)."""
+    if not ADDRESS.match(text):
+        raise argparse.ArgumentTypeError(f"--scheduler {text!r} is not an address like tcp://HOST:PORT")
+    return text
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers N|auto`` and ``--scheduler tcp://HOST:PORT``: run the searches on Dask
+    (kdverify.claims.distributed); without either the run stays in this process."""
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=None,
+        metavar="N|auto",
+        help="spread the searches over N worker processes of an embedded Dask cluster (auto: one per core); "
+        "with --scheduler, the shards per (claim, family) (default: the cluster's worker threads)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on the existing Dask cluster of this scheduler (`dask scheduler`, `dask worker ADDRESS`)",
     )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from kdverify.claims.base import Claim
 from kdverify.claims.runner import VERDICT_HEADER, SearchResult, verdict_rows
-from kdverify.claims.suite import budget_for, plan
+from kdverify.claims.suite import budget_for, plan, replayed
 from kdverify.claims.suite import run as run_suite
-from kdverify.cli._args import writable_file
+from kdverify.cli._args import add_cluster_arguments, writable_file
 from kdverify.cli._table import format_table
 from kdverify.jsonio import write_json_atomic
-from kdverify.profiles import PROFILES, get_profile
+from kdverify.profiles import PROFILES, Profile, get_profile
 from kdverify.progress import ProgressBar
 
 EXIT_FALSIFIED = 1
@@ -35,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-timings", action="store_true", help='write "seconds": null and print no wall times (reproducible output)'
     )
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -45,14 +48,17 @@ def run(args: argparse.Namespace) -> int:
     # Derandomised profiles need no seed; the others get one (0 unless given), printed with the
     # results, so that every run can be reproduced from its own output.
     seed = args.seed if args.seed is not None or profile.derandomize else 0
-    with ProgressBar(len(pairs), "check") as bar:
-        done = []
+    if args.workers is not None or args.scheduler is not None:
+        results = run_on_cluster(pairs, profile, seed, args.workers, args.scheduler)
+    else:
+        with ProgressBar(len(pairs), "check") as bar:
+            done = []
 
-        def advance(result: SearchResult) -> None:
-            done.append(result)
-            bar.update(len(done), f"{result.claim.id}/{result.family}")
+            def advance(result: SearchResult) -> None:
+                done.append(result)
+                bar.update(len(done), f"{result.claim.id}/{result.family}")
 
-        results = run_suite(pairs, profile, seed=seed, on_result=advance)
+            results = run_suite(pairs, profile, seed=seed, on_result=advance)
     entries = [result.to_json(timings=not args.no_timings) for result in results]
     rows = [
         [*row, "-" if entry["seconds"] is None else f"{entry['seconds']:.1f}"]
@@ -76,3 +82,30 @@ def run(args: argparse.Namespace) -> int:
         reason = result.error or (result.evidence.summary() if result.evidence else "")
         print(f"\n{result.claim.id} on {result.family}: {result.verdict}: {reason}")
     return EXIT_FALSIFIED if failed else 0
+
+
+def run_on_cluster(
+    pairs: list[tuple[Claim, str]], profile: Profile, seed: int | None, workers: int | None, scheduler: str | None
+) -> list[SearchResult]:
+    """The results of :func:`kdverify.claims.suite.run`, with the searches on Dask
+    (:mod:`kdverify.claims.distributed`): stored certificates are replayed here, every other pair is
+    split into one shard per worker (or ``workers`` shards), under the same δ split."""
+    from kdverify.claims import distributed
+
+    stored = {(claim.id, family): replayed(claim, family) for claim, family in pairs}
+    searched = [(claim, family) for claim, family in pairs if stored[(claim.id, family)] is None]
+    if searched:
+        with distributed.connect(workers, scheduler) as client:
+            shards = workers or distributed.worker_threads(client)
+            label = f"check on {shards} shard(s)"
+            run = distributed.search_pairs(
+                client, searched, profile, budget=budget_for(profile, pairs), shards=shards, seed=seed, label=label
+            )
+        stored.update({(result.claim.id, result.family): result for result in run.results})
+        if run.lost_workers:
+            print(
+                f"kdverify check: {len(run.lost_workers)} worker(s) left during the check; their work units were "
+                f"run again on the others{'' if not run.lost_units else f', {run.lost_units} lost for good'}",
+                file=sys.stderr,
+            )
+    return [stored[(claim.id, family)] for claim, family in pairs]  # type: ignore[misc]

@@ -15,18 +15,19 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hypothesis.database import DirectoryBasedExampleDatabase
-
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.databases import check_database, open_database
 from kdverify.claims.registry import get_claim
 from kdverify.claims.runner import SearchResult, database_key, make_certificate, search
 from kdverify.claims.suite import budget_for, certificate_name, plan
-from kdverify.cli._args import positive_float, positive_integer, writable_file
+from kdverify.cli._args import add_cluster_arguments, positive_float, positive_integer, writable_file
 from kdverify.jsonio import write_json_atomic
 from kdverify.profiles import Profile, get_profile
 from kdverify.progress import ProgressBar
 
 EXIT_INTERRUPTED = 130
+EXIT_INCOMPLETE = 3
+"""A cluster hunt that lost a work unit for good (its pairs read ``error``)."""
 DEFAULT_SECONDS = 120.0
 """A hunt's default time per family: minutes of search, whatever a claim's cost per example."""
 TIMED_CAP = 1_000_000
@@ -40,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Exit status: 0 when the hunt finished (whatever it found), 130 when interrupted by Ctrl-C "
             "(every counterexample found so far is kept in OUT and a rerun with the same --out resumes "
-            "from it), 2 on usage errors. Equal commands on fresh --out directories give identical output "
+            "from it), 3 when a --workers/--scheduler hunt lost a work unit for good, 2 on usage errors "
+            "(an unreachable scheduler too). Equal commands on fresh --out directories give identical output "
             "with --no-timings."
         ),
     )
@@ -63,6 +65,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
     parser.add_argument("--out", default="kdverify-out", help="directory for certificates and the example database")
     parser.add_argument(
+        "--database",
+        default=None,
+        metavar="DIR|redis://HOST:PORT",
+        help="hypothesis's example database: a directory every worker reaches (default OUT/.hypothesis) "
+        "or a Redis server shared by a cluster",
+    )
+    add_cluster_arguments(parser)
+    parser.add_argument(
         "--json", type=writable_file, metavar="PATH", help="also write the results as JSON (when the hunt finishes)"
     )
     parser.add_argument(
@@ -82,14 +92,16 @@ def hunt_profile(max_examples: int | None) -> Profile:
     )
 
 
-def hunt_budget(profile: Profile, pairs: list[tuple[Claim, str]], *, timed: bool) -> Budget:
-    """A count-based hunt splits δ over every check it can make; a timed one gives each
-    statistical pair an equal share, which its checks spend by
+def hunt_budget(profile: Profile, pairs: list[tuple[Claim, str]], *, timed: bool, shards: int = 1) -> Budget:
+    """A count-based hunt splits δ over every check it can make (sharding splits the examples, not
+    their number); a timed one gives each statistical pair an equal share, and each of its
+    ``shards`` an equal part of that, which its checks spend by
     :func:`~kdverify.claims.runner.anytime_alpha`."""
     if not timed:
         return budget_for(profile, pairs)
     statistical = sum(1 for claim, _ in pairs if claim.statistical)
-    return Budget(alpha=profile.delta / max(1, statistical), trials=profile.trials, max_iter=profile.max_iter)
+    alpha = profile.delta / (max(1, statistical) * shards)
+    return Budget(alpha=alpha, trials=profile.trials, max_iter=profile.max_iter)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,11 +111,13 @@ def run(args: argparse.Namespace) -> int:
     pairs = plan([claim.id], args.family)
     out = Path(args.out)
     write_json_atomic(out / ".kdverify-hunt.json", {"claim": claim.id, "seed": args.seed})  # fails early if unwritable
+    database = args.database or str(out / ".hypothesis")
+    check_database(database)
     hunt = Hunt(
         claim,
         profile,
         hunt_budget(profile, pairs, timed=seconds is not None),
-        DirectoryBasedExampleDatabase(str(out / ".hypothesis")),
+        database,
         out,
         seed=args.seed,
         timings=not args.no_timings,
@@ -111,32 +125,37 @@ def run(args: argparse.Namespace) -> int:
     )
     results: list[SearchResult] = []
     family = pairs[0][1]
+    status = 0
     try:
-        for _, family in pairs:
-            results.append(hunt.search(family))
+        if args.workers is None and args.scheduler is None:
+            for _, family in pairs:
+                results.append(hunt.search(family))
+        else:
+            family = "the cluster"
+            results, status = hunt.search_on_cluster(pairs, args.workers, args.scheduler)
     except KeyboardInterrupt:
         kept = "".join(f"\n  certificate {path}" for path in hunt.kept) or "\n  no certificate yet"
         print(
             f"\nkdverify hunt: interrupted while hunting {claim.id} on {family}; kept:{kept}\n"
-            f"  example database {hunt.database.path} (every counterexample found; "
+            f"  example database {database} (every counterexample found; "
             f"rerun with --out {out} to resume from it)",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
     if args.json:
         write_json_atomic(args.json, {"seed": args.seed, "claims": [r.to_json(timings=hunt.timings) for r in results]})
-    return 0
+    return status
 
 
 @dataclass
 class Hunt:
-    """One hunt of ``claim``: its budget, where it keeps what it finds, and the certificates
-    this run has written so far (``kept``)."""
+    """One hunt of ``claim``: its budget, where it keeps what it finds (``database``: a directory or
+    a ``redis://`` URL), and the certificates this run has written so far (``kept``)."""
 
     claim: Claim
     profile: Profile
     budget: Budget
-    database: DirectoryBasedExampleDatabase
+    database: str
     out: Path
     seed: int
     timings: bool
@@ -144,20 +163,16 @@ class Hunt:
     kept: list[Path] = field(default_factory=list)
 
     def search(self, family: str) -> SearchResult:
-        """Hunt on one family, rewriting its certificate atomically at every violation found,
-        and print what the search replayed from the database and what it found."""
+        """Hunt on one family in this process, rewriting its certificate atomically at every
+        violation found, and print what the search replayed from the database and what it found."""
         claim = self.claim
-        target = self.out / certificate_name(claim.id, family)
-        saved = sum(1 for _ in self.database.fetch(database_key(claim.id, family)))
-        if saved:
-            print(f"{claim.id} on {family}: resuming from {saved} saved counterexample(s) in {self.database.path}")
+        self.resume(family)
         first_violation: list[int] = []
 
         def keep(result: SearchResult, instance: Instance, evidence: Evidence) -> None:
-            write_json_atomic(target, make_certificate(claim, family, instance, evidence, result.budget))
+            self.keep(family, instance, evidence, result.budget)
             if not first_violation:
                 first_violation.append(result.examples + result.undecided)
-                self.kept.append(target)
 
         limit = self.profile.examples_for(statistical=claim.statistical, descent=claim.literal_descent)
         started = time.monotonic()
@@ -177,15 +192,88 @@ class Hunt:
                 budget=self.budget,
                 max_seconds=self.seconds,
                 seed=self.seed,
-                database=self.database,
+                database=open_database(self.database),
                 on_example=advance,
                 on_violation=keep,
             )
+        self.report(result, f"example {first_violation[0]}" if first_violation else "")
+        return result
+
+    def search_on_cluster(
+        self, pairs: list[tuple[Claim, str]], workers: int | None, scheduler: str | None
+    ) -> tuple[list[SearchResult], int]:
+        """Hunt every pair on Dask (:mod:`kdverify.claims.distributed`): certificates are written here
+        as the workers' violations arrive and once more when each pair is done. Returns the results
+        and the exit status: :data:`EXIT_INCOMPLETE` when a work unit was lost for good."""
+        from kdverify.claims import distributed
+
+        for _, family in pairs:
+            self.resume(family)
+        with distributed.connect(workers, scheduler) as client:
+            shards = workers or distributed.worker_threads(client)
+            self.budget = hunt_budget(self.profile, pairs, timed=self.seconds is not None, shards=shards)
+
+            def settled(result: SearchResult) -> None:
+                if result.counterexample is not None and result.evidence is not None and result.verdict == "falsified":
+                    self.keep(result.family, result.counterexample, result.evidence, result.budget)
+
+            run = distributed.search_pairs(
+                client,
+                pairs,
+                self.profile,
+                budget=self.budget,
+                shards=shards,
+                seed=self.seed,
+                max_seconds=self.seconds,
+                database=self.database if self.database.startswith("redis://") else str(Path(self.database).resolve()),
+                label=f"hunt {self.claim.id} on {shards} shard(s)",
+                on_violation=lambda claim, family, instance, evidence: self.keep(
+                    family, instance, evidence, self.budget
+                ),
+                on_result=settled,
+            )
+        for result in run.results:
+            self.report(result, run.first_violation.get((self.claim.id, result.family), ""))
+        if run.lost_workers:
+            print(
+                f"kdverify hunt: {len(run.lost_workers)} worker(s) left during the hunt "
+                f"({', '.join(run.lost_workers)}); their work units were run again on the others",
+                file=sys.stderr,
+            )
+        if run.lost_units:
+            print(
+                f"kdverify hunt: incomplete: {run.lost_units} work unit(s) were lost for good "
+                "(their pairs read 'error'); every counterexample found is kept",
+                file=sys.stderr,
+            )
+            return run.results, EXIT_INCOMPLETE
+        return run.results, 0
+
+    def resume(self, family: str) -> None:
+        """Say how many counterexamples of ``family`` the example database already holds."""
+        saved = sum(1 for _ in open_database(self.database).fetch(database_key(self.claim.id, family)))
+        if saved:
+            print(f"{self.claim.id} on {family}: resuming from {saved} saved counterexample(s) in {self.database}")
+
+    def keep(self, family: str, instance: Instance, evidence: Evidence, budget: Budget) -> None:
+        """Write (atomically) the certificate of a violation of the claim on ``family``."""
+        target = self.out / certificate_name(self.claim.id, family)
+        write_json_atomic(target, make_certificate(self.claim, family, instance, evidence, budget))
+        if target not in self.kept:
+            self.kept.append(target)
+
+    def report(self, result: SearchResult, first_violation: str) -> None:
+        """Print one family's outcome: its examples, wall time and what it found."""
         timing = f" in {result.seconds:.1f}s" if self.timings else ""
         found = result.verdict
         if result.verdict == "falsified":
-            found = f"counterexample (first violation at example {first_violation[0]}) written to {target}"
-        print(f"{claim.id} on {family}: {result.examples} examples ({result.informative} informative){timing}: {found}")
+            target = self.out / certificate_name(self.claim.id, result.family)
+            found = f"counterexample (first violation at {first_violation}) written to {target}"
+        elif result.verdict == "error" and result.error:
+            found = f"error: {result.error}"
+        print(
+            f"{self.claim.id} on {result.family}: {result.examples} examples ({result.informative} informative)"
+            f"{timing}: {found}"
+        )
         if result.verdict == "falsified" and result.evidence is not None:
             print(f"  evidence: {result.evidence.summary()}")
-        return result
