@@ -336,6 +336,7 @@ CLAIMS = (
         families=MIXED_FAMILIES,
         instances=mixed_problems,
         check=check_mixed_limit,
+        literal_descent=True,
         content=MIXING_MATTERS,
         mutants=(
             Mutant(

@@ -362,6 +362,7 @@ CLAIMS = (
         families=BIAS_FAMILIES,
         instances=bias_problems,
         check=check_multiclass_bias,
+        literal_descent=True,
         content=EVERY_TERM,
         mutants=(
             Mutant("no-centring", "P W*/T + P W0 11ᵀ/K + P⊥W0: a minimiser, but off W0 + A",
