@@ -147,6 +147,20 @@ def point_interval(values: np.ndarray, *, confidence: float, horizon: int | None
     return MeanEstimate(mean, mean, mean, confidence, int(np.size(values)), "planted")
 
 
+class PointSequence:
+    """The same planted bug in the sequential form the check uses: the running sample mean
+    reported as its own confidence interval."""
+
+    def __init__(self, *, confidence: float, horizon: int | None = None) -> None:
+        self.confidence, self.values = confidence, np.empty(0)
+
+    def update(self, values: np.ndarray) -> None:
+        self.values = np.concatenate((self.values, np.asarray(values, dtype=float)))
+
+    def estimate(self) -> MeanEstimate:
+        return point_interval(self.values, confidence=self.confidence)
+
+
 def test_risk_bound_check_false_alarm_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     """The claim's own check (betting intervals), with its bound moved onto the truth, falsifies at
     most α/2 of 2000 independent Monte Carlo seeds; the estimates average 1/4 (the truth is at the
@@ -155,7 +169,7 @@ def test_risk_bound_check_false_alarm_rate(monkeypatch: pytest.MonkeyPatch) -> N
     alarms, mean = claim_false_alarms(seeds)
     assert abs(mean - TRUTH) <= 5 * np.sqrt(1 / 48 / (len(seeds) * TRIALS))  # Var U(0, 1/2) = 1/48
     assert alarms <= at_most(ALPHA / 2, len(seeds))
-    monkeypatch.setattr(kdverify.claims.risk, "betting_mean", point_interval)
+    monkeypatch.setattr(kdverify.claims.risk, "BettingSequence", PointSequence)
     assert claim_false_alarms(seeds)[0] > at_most(ALPHA / 2, len(seeds))
 
 

@@ -139,7 +139,7 @@ class Discrete(Family):
         scores = self.points @ self.w_star
         error = dim * eps / (1 - dim * eps) * (np.abs(self.points) @ np.abs(self.w_star)) + dim * 2.0**-1022
         signs = np.sign(scores).astype(int)
-        for j in np.flatnonzero(np.abs(scores) <= error):
+        for j in np.flatnonzero(~(np.abs(scores) > error)):  # NaN (inf − inf) and inf are decided exactly
             signs[j] = sign(dot(self.exact_w_star, tuple(Fraction(x) for x in self.points[j])))
         return signs
 
