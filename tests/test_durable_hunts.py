@@ -80,3 +80,19 @@ def test_a_killed_hunt_keeps_its_counterexample_and_resumes(tmp_path: Path, sent
     assert "resuming from" in resumed.stdout, resumed.stdout
     assert "counterexample (first violation at example 1)" in resumed.stdout, resumed.stdout
     assert kdverify(["replay", str(certificate)], tmp_path).returncode == 0
+
+
+def test_an_interrupt_swallowed_where_python_drops_exceptions_still_stops_the_hunt() -> None:
+    """A SIGINT whose KeyboardInterrupt is lost (raised inside a garbage-collection callback, which
+    Python only prints) is remembered and raised again at the next check."""
+    from kdverify.cli.hunt import RememberedInterrupt
+
+    with RememberedInterrupt() as interrupt:
+        interrupt.check()  # nothing yet
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass  # what a gc callback would swallow
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -10,10 +10,13 @@ it kept and exits 130; one killed outright keeps the same files, as both are wri
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.databases import check_database, open_database
@@ -104,6 +107,36 @@ def hunt_budget(profile: Profile, pairs: list[tuple[Claim, str]], *, timed: bool
     return Budget(alpha=alpha, trials=profile.trials, max_iter=profile.max_iter)
 
 
+class RememberedInterrupt:
+    """Ctrl-C that cannot be swallowed. Python drops an exception raised inside a garbage-collection
+    callback (printing "Exception ignored"), and hypothesis times the collector with one, so a
+    ``KeyboardInterrupt`` that lands there would be lost and the hunt would go on. This SIGINT handler
+    also remembers the signal; :meth:`check` (after every example and between families) raises it
+    again. Installed only where SIGINT has Python's default handler (not when it is ignored)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def __enter__(self) -> RememberedInterrupt:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if SIGINT arrived, even if its first raise was swallowed."""
+        if self.seen:
+            raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     claim = get_claim(args.id)
     seconds = args.max_time if args.max_time is not None or args.max_examples is not None else DEFAULT_SECONDS
@@ -128,8 +161,11 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     try:
         if args.workers is None and args.scheduler is None:
-            for _, family in pairs:
-                results.append(hunt.search(family))
+            with RememberedInterrupt() as interrupt:
+                hunt.check_interrupt = interrupt.check
+                for _, family in pairs:
+                    interrupt.check()
+                    results.append(hunt.search(family))
         else:
             family = "the cluster"
             results, status = hunt.search_on_cluster(pairs, args.workers, args.scheduler)
@@ -161,6 +197,7 @@ class Hunt:
     timings: bool
     seconds: float | None = None
     kept: list[Path] = field(default_factory=list)
+    check_interrupt: Callable[[], None] = field(default=lambda: None)
 
     def search(self, family: str) -> SearchResult:
         """Hunt on one family in this process, rewriting its certificate atomically at every
@@ -178,6 +215,7 @@ class Hunt:
         started = time.monotonic()
 
         def advance(result: SearchResult) -> None:
+            self.check_interrupt()
             done = result.examples + result.undecided
             if self.seconds is None:
                 bar.update(done)
