@@ -9,6 +9,7 @@ arrives — during the shrink of the first counterexample or the search of the s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -89,10 +90,8 @@ def test_an_interrupt_swallowed_where_python_drops_exceptions_still_stops_the_hu
 
     with RememberedInterrupt() as interrupt:
         interrupt.check()  # nothing yet
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # what a gc callback would swallow
             signal.raise_signal(signal.SIGINT)
-        except KeyboardInterrupt:
-            pass  # what a gc callback would swallow
         with pytest.raises(KeyboardInterrupt):
             interrupt.check()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
