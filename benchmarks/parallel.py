@@ -51,13 +51,17 @@ def throughput(client: Any, workers: int, examples: int) -> list[dict[str, Any]]
     rows = []
     for claim_id, family in CLAIMS:
         claim = get_claim(claim_id)
-        profile = replace(get_profile("ci"), max_examples=examples, statistical_examples=examples)
+        profile = replace(
+            get_profile("ci"), max_examples=examples, statistical_examples=examples, descent_examples=examples
+        )
         pairs = [(claim, family)]
         run = distributed.search_pairs  # warm-up: imports and first checks on every worker
         run(
             client,
             pairs,
-            replace(profile, max_examples=2 * workers, statistical_examples=2 * workers),
+            replace(
+                profile, max_examples=2 * workers, statistical_examples=2 * workers, descent_examples=2 * workers
+            ),
             budget=budget_for(profile, pairs),
             shards=workers,
             seed=1,
