@@ -3,7 +3,7 @@
 Workload: isotropic data, d = 50, n = 1..50, ``trials`` training sets per n (500 in the full
 run), two students per set: the distilled student trained by gradient descent to kdverify's
 certified tolerance (``rtol = 1e-9``, checked every 10 steps; trials still uncertified after
-``max_iter`` steps are finished by :func:`kdverify.solvers.newton_refine`), and the hard-label
+``max_iter`` steps are finished by :func:`kdverify.training.newton_refine`), and the hard-label
 student, gradient descent on hard labels for a fixed budget of steps (it has no limit, hence no
 tolerance to reach).
 
@@ -13,9 +13,9 @@ Engines, all running the same iterations:
   Newton finish is one batched call on all unfinished problems of an n);
 - ``batched-one-chunk``: the same solvers on the whole batch of ``trials`` problems at once;
 - ``numpy-loop``: one problem at a time in plain numpy: the same step, the same certificate
-  (the formula of :func:`kdverify.limits.span_error_bound` with its constants computed once per
+  (the formula of :func:`kdverify.training.limits.span_error_bound` with its constants computed once per
   problem, as the batched engine does, checked every 10 steps), then
-  :func:`kdverify.solvers.newton_refine` called on one problem at a time;
+  :func:`kdverify.training.newton_refine` called on one problem at a time;
 - ``torch-loop``: the loop in PyTorch (:mod:`benchmarks.loops`), when torch is installed.
 
 The machine is shared, so the engines are interleaved: for each n the chunked engine, the
@@ -47,10 +47,10 @@ from benchmarks.loops import (
     torch_distilled,
     torch_hard,
 )
-from kdverify.distributions import Isotropic
+from kdverify.data import Isotropic
 from kdverify.experiments import students as batched
-from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine
-from kdverify.solvers.train import chunk_size
+from kdverify.training import gradient_descent, hard_label_descent, newton_refine
+from kdverify.training.train import chunk_size
 
 
 def workload(dim: int, sizes: list[int], trials: int, seed: int) -> list[tuple[int, np.ndarray, Any]]:

@@ -9,7 +9,7 @@ several-fold. CPU time, because the machine is shared and wall time follows its 
 
 from __future__ import annotations
 
-from kdverify._threads import limit_blas_threads
+from kdverify._util.threads import limit_blas_threads
 
 limit_blas_threads()
 
@@ -22,10 +22,10 @@ from typing import Any  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from kdverify.claims.base import Budget, Instance  # noqa: E402
+from kdverify.claims.profiles import get_profile  # noqa: E402
 from kdverify.claims.registry import get_claim  # noqa: E402
 from kdverify.claims.runner import search  # noqa: E402
 from kdverify.claims.suite import budget_for, plan  # noqa: E402
-from kdverify.profiles import get_profile  # noqa: E402
 
 
 def example_cost(claim_id: str, family: str, examples: int) -> dict[str, Any]:

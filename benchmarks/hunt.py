@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from kdverify._threads import limit_blas_threads
+from kdverify._util.threads import limit_blas_threads
 
 limit_blas_threads()
 
@@ -11,10 +11,10 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
+from kdverify.claims.profiles import get_profile  # noqa: E402
 from kdverify.claims.registry import get_claim  # noqa: E402
 from kdverify.claims.runner import search  # noqa: E402
 from kdverify.claims.suite import budget_for, plan  # noqa: E402
-from kdverify.profiles import get_profile  # noqa: E402
 
 
 def hunt(claim_id: str, max_examples: int) -> dict[str, Any]:

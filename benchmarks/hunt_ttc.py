@@ -40,7 +40,7 @@ class _Found(BaseException):
 def one_hunt(claim_id: str, family: str, cap: float, out: str) -> dict[str, Any]:
     """The hunt's search on one pair in this process's kdverify (child side)."""
     import kdverify
-    from kdverify._threads import limit_blas_threads
+    from kdverify._util.threads import limit_blas_threads
 
     limit_blas_threads()
     from hypothesis.database import DirectoryBasedExampleDatabase
@@ -110,7 +110,7 @@ def hunt_ttc(
 ) -> dict[str, Any]:
     """Every stored certificate's pair (of ``claims``, when given) hunted on ``before`` and on this
     tree; the figures so far are written to ``out`` (JSON) after every pair."""
-    from kdverify.jsonio import write_json_atomic
+    from kdverify._util.jsonio import write_json_atomic
 
     stored = [json.loads(path.read_text()) for path in (ROOT / "kdverify" / "certificates").glob("*.json")]
     pairs = sorted((c["claim"], c["family"]) for c in stored if not claims or c["claim"] in claims)

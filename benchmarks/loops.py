@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import special
 
-from kdverify.limits import _gamma
-from kdverify.linalg import span_projector
+from kdverify._util.linalg import span_projector
+from kdverify.training.limits import _gamma
 
 RTOL = 1e-9
 CHECK_EVERY = 10
@@ -43,7 +43,7 @@ class LoopResult(NamedTuple):
 class LoopCertificate:
     """kdverify's certificate for one problem of a per-trial loop: ``span_error_bound + ‖P⊥w‖ +
     ‖P − P̃‖·‖w‖``, with its constants (``−Xᵀ``, ``|X|ᵀ``, basis, ``σ̃_min⁺ − E``) computed once,
-    as :class:`kdverify.solvers._common.Certificate` does for a batch; also the loop's step
+    as :class:`kdverify.training._common.Certificate` does for a batch; also the loop's step
     ``1/L_max`` and tolerance ``RTOL·max(1, ‖P w*‖)``."""
 
     def __init__(self, data: np.ndarray, logits: np.ndarray, target: np.ndarray) -> None:

@@ -17,9 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 from kdverify.claims import distributed
+from kdverify.claims.profiles import get_profile
 from kdverify.claims.registry import get_claim
 from kdverify.claims.suite import budget_for
-from kdverify.profiles import get_profile
 
 CLAIMS = (
     ("risk-angle-lemma", "isotropic"),

@@ -21,11 +21,11 @@ import numpy as np
 
 from kdverify.claims._estimates import paired_difference
 from kdverify.claims.base import Budget
+from kdverify.claims.profiles import get_profile
 from kdverify.claims.suite import budget_for, plan
-from kdverify.distributions import from_params
-from kdverify.limits import linear_limit
-from kdverify.profiles import get_profile
-from kdverify.stats import bounded_mean
+from kdverify.data import from_params
+from kdverify.measure.stats import bounded_mean
+from kdverify.training.limits import linear_limit
 
 E_R1, E_R2 = 1 / math.pi, 0.5 - 1 / math.pi
 VIOLATIONS = (0.0, 0.02, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.35, 0.4, 0.5)

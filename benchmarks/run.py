@@ -3,13 +3,13 @@
 Prints each figure as it is measured and saves them as JSON (default ``benchmarks/results.json``)
 with the machine they were measured on, after each section; ``--only`` re-measures some sections
 and keeps the others already in the file. BLAS is single-threaded
-(``kdverify._threads.limit_blas_threads``): threaded OpenBLAS makes batched SVDs 10–100× slower
+(``kdverify._util.threads.limit_blas_threads``): threaded OpenBLAS makes batched SVDs 10–100× slower
 on this class of machine.
 """
 
 from __future__ import annotations
 
-from kdverify._threads import limit_blas_threads
+from kdverify._util.threads import limit_blas_threads
 
 limit_blas_threads()
 
@@ -29,10 +29,10 @@ from benchmarks.engine import risk_curve_benchmark  # noqa: E402
 from benchmarks.parallel import parallel_benchmark  # noqa: E402
 from benchmarks.power import power_benchmark  # noqa: E402
 from benchmarks.training import training_benchmark  # noqa: E402
+from kdverify._util.jsonio import read_json, write_json_atomic  # noqa: E402
 from kdverify.claims.registry import all_claims  # noqa: E402
-from kdverify.distributions import Discrete  # noqa: E402
-from kdverify.expected import MAX_SUPPORT, exact_expected_risk  # noqa: E402
-from kdverify.jsonio import read_json, write_json_atomic  # noqa: E402
+from kdverify.data import Discrete  # noqa: E402
+from kdverify.measure.expected import MAX_SUPPORT, exact_expected_risk  # noqa: E402
 
 
 def machine() -> dict[str, Any]:

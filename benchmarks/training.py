@@ -5,7 +5,7 @@ Workload: isotropic data, d = 50, n in ``sizes`` (default 1..50), ``trials`` tra
 
 Engines:
 
-- ``auto``: :func:`kdverify.solvers.fit_distilled` / :func:`~kdverify.solvers.fit_hard_label` with
+- ``auto``: :func:`kdverify.training.fit_distilled` / :func:`~kdverify.training.fit_hard_label` with
   ``method="auto"``: the closed-form limit in ``w0 + span X``, certified by the a-posteriori
   certificate of gradient descent (Newton in the span for what it refuses), and the max-margin
   direction (the hard-label student's limit direction), KKT-certified;
@@ -14,7 +14,7 @@ Engines:
   batched Newton for the trials it left) and hard-label GD for exactly ``hard_iterations`` steps;
 - ``numpy-loop``: the per-trial loop a researcher would write in plain numpy: the same gradient
   step, stopped at the same certified accuracy (the certificate formula of
-  :func:`kdverify.limits.span_error_bound`, checked every 10 steps) or at ``loop_cap`` = 10⁶ steps,
+  :func:`kdverify.training.limits.span_error_bound`, checked every 10 steps) or at ``loop_cap`` = 10⁶ steps,
   no Newton; hard-label GD for ``hard_iterations`` steps. It runs on the first ``loop_trials``
   sets of every n and is extrapolated linearly to ``trials`` (labelled as such);
 - ``torch-loop``: the per-trial PyTorch loop written the usual way (:mod:`benchmarks.loops`:
@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.loops import MISSING, RTOL, load_torch, loop_distilled, loop_hard, torch_distilled, torch_hard
-from kdverify.distributions import Isotropic
-from kdverify.solvers import fit_distilled, fit_hard_label
+from kdverify.data import Isotropic
+from kdverify.training import fit_distilled, fit_hard_label
 
 SHORT = {"numpy_loop": "loop", "torch_loop": "torch"}
 """Per-trial loops as named in the per-n rows and the risk comparisons."""
@@ -222,8 +222,8 @@ def training_benchmark(
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from kdverify._threads import limit_blas_threads
-    from kdverify.jsonio import write_json_atomic
+    from kdverify._util.jsonio import write_json_atomic
+    from kdverify._util.threads import limit_blas_threads
 
     limit_blas_threads()
     parser = argparse.ArgumentParser(prog="python -m benchmarks.training", description=__doc__.split("\n")[0])

@@ -14,19 +14,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kdverify._util.linalg import span_projector
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.profiles import get_profile
 from kdverify.claims.registry import CLAIM_IDS, all_claims, get_claim
 from kdverify.claims.runner import certificate_payload, search
 from kdverify.claims.suite import replay
 from kdverify.cli import main
+from kdverify.data.strategies import data_sets, initialisations, teachers
 from kdverify.errors import CertificateError, InvalidArgument, NotConverged
-from kdverify.limits import linear_limit
-from kdverify.linalg import span_projector
-from kdverify.profiles import get_profile
-from kdverify.solvers import gradient_descent
-from kdverify.strategies import data_sets, initialisations, teachers
-from kdverify.teacher import Teacher
 from kdverify.testing import ClaimCase
+from kdverify.training import gradient_descent
+from kdverify.training.limits import linear_limit
+from kdverify.training.teacher import Teacher
 
 THEORY = Path(__file__).resolve().parents[2] / "shared" / "THEORY.md"
 CI = get_profile("ci")
@@ -273,7 +273,7 @@ class TestPytestAdapter:
         assert ClaimCase(get_claim("temperature-monotone"), "generic").check().startswith("falsified by its stored")
 
     def test_new_counterexample_to_an_open_claim_fails_with_how_to_store_it(self, monkeypatch) -> None:
-        monkeypatch.setattr("kdverify.testing.stored_certificate", lambda claim_id, family: None)
+        monkeypatch.setattr("kdverify.testing.parametrize.stored_certificate", lambda claim_id, family: None)
         with pytest.raises(AssertionError, match="NEW COUNTEREXAMPLE") as caught:
             ClaimCase(get_claim("temperature-monotone"), "generic").check()
         message = str(caught.value)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdverify.bounds import risk_bound
+from kdverify._util.linalg import span_projector
+from kdverify._util.numerics import angle, boundary_angles, line_angles
 from kdverify.errors import InvalidArgument
-from kdverify.limits import linear_limit, span_error_bound
-from kdverify.linalg import span_projector
-from kdverify.numerics import angle, boundary_angles, line_angles
-from kdverify.stats import bernoulli_mean, bonferroni, bounded_mean, clopper_pearson
-from kdverify.teacher import Teacher
+from kdverify.measure.bounds import risk_bound
+from kdverify.measure.stats import bernoulli_mean, bonferroni, bounded_mean, clopper_pearson
+from kdverify.training.limits import linear_limit, span_error_bound
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 

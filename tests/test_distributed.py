@@ -240,10 +240,10 @@ def test_shards_split_the_examples_and_keep_the_false_alarm_budget() -> None:
     checks, hence α per check, is a single process's), seeds differ per shard but shard 0 keeps the
     run's; a timed hunt gives each shard an equal part of its pair's α."""
     from kdverify.claims.distributed import plan_units
+    from kdverify.claims.profiles import get_profile
     from kdverify.claims.registry import get_claim
     from kdverify.claims.suite import budget_for, plan
     from kdverify.cli.hunt import hunt_budget, hunt_profile
-    from kdverify.profiles import get_profile
 
     profile = get_profile("ci")
     pairs = plan(["loss-calculus", "risk-bound"], ["generic", "isotropic"])

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from scipy import integrate, linalg, special, stats
 
-import kdverify.distributions.discrete
-import kdverify.distributions.isotropic
-import kdverify.distributions.registry
-from kdverify.distributions import (
+import kdverify.data.discrete
+import kdverify.data.isotropic
+import kdverify.data.registry
+from kdverify.data import (
     FAMILIES,
     AngularFamily,
     AnisotropicGaussian,
@@ -38,10 +38,10 @@ from kdverify.distributions import (
     family_from_params,
     from_params,
 )
-from kdverify.distributions.angular import QUAD_MAX_ERROR
-from kdverify.distributions.gaussian import FactoredGaussianMixture, sign_discordance
+from kdverify.data.angular import QUAD_MAX_ERROR
+from kdverify.data.gaussian import FactoredGaussianMixture, sign_discordance
 from kdverify.errors import InvalidArgument
-from kdverify.stats import clopper_pearson
+from kdverify.measure.stats import clopper_pearson
 
 EPS = np.finfo(np.float64).eps
 HALF_PI = np.pi / 2
@@ -383,8 +383,8 @@ class TestRealData:
             RealData.breast_cancer()
 
     def test_import_does_not_load_sklearn(self) -> None:
-        """Importing kdverify.distributions leaves scikit-learn unimported."""
-        code = "import sys, kdverify.distributions; print('sklearn' in sys.modules)"
+        """Importing kdverify.data leaves scikit-learn unimported."""
+        code = "import sys, kdverify.data; print('sklearn' in sys.modules)"
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert result.stdout.strip() == "False"
 
@@ -478,7 +478,7 @@ def test_bad_input_is_rejected_clearly(build: Any, message: str) -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [kdverify.distributions.discrete, kdverify.distributions.isotropic, kdverify.distributions.registry],
+    [kdverify.data.discrete, kdverify.data.isotropic, kdverify.data.registry],
     ids=lambda m: m.__name__,
 )
 def test_doctests(module: Any) -> None:

@@ -1,4 +1,4 @@
-"""Exact rational linear algebra (kdverify.exact) against SymPy and against the defining identities."""
+"""Exact rational linear algebra (kdverify.data.exact) against SymPy and against the defining identities."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import kdverify.exact
-from kdverify.errors import InvalidArgument
-from kdverify.exact import (
+import kdverify.data.exact
+from kdverify.data.exact import (
     RationalSpan,
     as_rational_matrix,
     as_rational_vector,
@@ -26,8 +25,9 @@ from kdverify.exact import (
     sign,
     to_fraction,
 )
-from kdverify.limits import linear_limit
-from kdverify.teacher import Teacher
+from kdverify.errors import InvalidArgument
+from kdverify.training.limits import linear_limit
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 
@@ -118,7 +118,7 @@ class TestStudent:
         assert span.complement(student) == span.complement(w0)
 
     def test_student_matches_floating_point_limit(self) -> None:
-        """The exact student agrees with kdverify.limits.linear_limit to rounding."""
+        """The exact student agrees with kdverify.training.limits.linear_limit to rounding."""
         rng = np.random.default_rng(3)
         data = random_integer_matrix(rng, 5, 3, 3)
         w_star, w0 = rng.integers(-4, 5, size=5), rng.integers(-4, 5, size=5)
@@ -140,11 +140,11 @@ class TestStudent:
 
 def test_doctests() -> None:
     """The module's examples run."""
-    assert doctest.testmod(kdverify.exact).failed == 0
+    assert doctest.testmod(kdverify.data.exact).failed == 0
 
 
 class TestMaxMarginOnActiveSet:
-    """kdverify.exact.max_margin_on_active_set confirms or refuses a guessed support set."""
+    """kdverify.data.exact.max_margin_on_active_set confirms or refuses a guessed support set."""
 
     POINTS = ((Fraction(1), Fraction(1)), (Fraction(1), Fraction(-1)), (Fraction(0), Fraction(3)))
     LABELS = (1, -1, 1)

@@ -16,19 +16,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-import kdverify.expected
-from kdverify.distributions import Discrete, Isotropic
-from kdverify.distributions.discrete import TIE_CONVENTIONS, Ties
+import kdverify.measure.expected
+from kdverify.data import Discrete, Isotropic
+from kdverify.data.discrete import TIE_CONVENTIONS, Ties
+from kdverify.data.exact import RationalSpan, dot, exact_student
 from kdverify.errors import InvalidArgument
-from kdverify.exact import RationalSpan, dot, exact_student
-from kdverify.expected import (
+from kdverify.measure.expected import (
     MAX_SUPPORT,
     estimate_expected_p_angle,
     estimate_expected_risk,
     exact_expected_p_angle,
     exact_expected_risk,
 )
-from kdverify.limits import linear_limit
+from kdverify.training.limits import linear_limit
 
 FILE_ALPHA = 1e-3
 MC_COMPARISONS = 6
@@ -179,4 +179,4 @@ class TestEstimates:
 
 def test_doctests() -> None:
     """The module's examples run."""
-    assert doctest.testmod(kdverify.expected).failed == 0
+    assert doctest.testmod(kdverify.measure.expected).failed == 0

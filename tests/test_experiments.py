@@ -12,10 +12,10 @@ import pytest
 from scipy import integrate
 
 from kdverify.cli import main
-from kdverify.distributions import Isotropic
+from kdverify.data import Isotropic
 from kdverify.experiments import COLUMNS, STUDENTS, Training, risk_curve, train_students
 from kdverify.experiments.paper import fitted_rate
-from kdverify.limits import linear_limit
+from kdverify.training.limits import linear_limit
 
 pytest.importorskip("matplotlib")
 
@@ -107,7 +107,7 @@ def test_chunked_students_equal_single_runs(rng: np.random.Generator, monkeypatc
     """The experiments engine in chunks of 16 (GD, then one batched Newton call for the rest)
     returns, per training set, what GD and Newton on that set alone return, to the certified
     tolerance 1e-9·max(1, ‖ŵ‖) of each; hard-label GD in chunks equals single runs to rounding."""
-    from kdverify.solvers import gradient_descent, hard_label_descent, newton_refine, train
+    from kdverify.training import gradient_descent, hard_label_descent, newton_refine, train
 
     monkeypatch.setattr(train, "CACHE_FLOATS", 16 * 5 * 5)
     family = Isotropic(5)
@@ -145,7 +145,7 @@ def test_every_student_kind_trains(rng: np.random.Generator) -> None:
 def test_fitted_rate_recovers_an_exponential() -> None:
     """A curve with E R_n = 0.5·0.8^n exactly gives the rate 0.8 (zeros are skipped)."""
     from kdverify.experiments.curves import CurvePoint
-    from kdverify.stats import MeanEstimate
+    from kdverify.measure.stats import MeanEstimate
 
     def point(n: int, mean: float) -> CurvePoint:
         estimate = MeanEstimate(mean, 0.0, 1.0, 0.95, 10, "test")

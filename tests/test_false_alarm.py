@@ -20,15 +20,15 @@ import pytest
 from scipy import stats
 
 import kdverify.claims.risk
-import kdverify.stats
+import kdverify.measure.stats
 from kdverify.claims._estimates import exact_risk_bound
 from kdverify.claims.base import Budget, Instance
+from kdverify.claims.profiles import PROFILES
 from kdverify.claims.registry import all_claims
 from kdverify.claims.risk import bound_check
 from kdverify.claims.suite import budget_for, plan
 from kdverify.cli.hunt import hunt_profile
-from kdverify.profiles import PROFILES
-from kdverify.stats import MeanEstimate, betting_mean, bounded_mean, clopper_pearson
+from kdverify.measure.stats import MeanEstimate, betting_mean, bounded_mean, clopper_pearson
 
 Interval = Callable[..., tuple[float, float]]
 Estimator = Callable[[np.ndarray, np.random.Generator], MeanEstimate]  # all trials so far ↦ an interval
@@ -86,7 +86,7 @@ def test_bounded_mean_false_alarm_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     exact = worst_case_rate()
     alarms = bounded_mean_false_alarms(replicates)
     assert stats.binom.ppf(NOISE, replicates, exact) <= alarms <= at_most(ALPHA / 2, replicates)
-    monkeypatch.setattr(kdverify.stats, "clopper_pearson", one_sided)
+    monkeypatch.setattr(kdverify.measure.stats, "clopper_pearson", one_sided)
     assert bounded_mean_false_alarms(replicates) > at_most(ALPHA / 2, replicates)
 
 

@@ -16,15 +16,10 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 
 from kdverify.cli import main
-from kdverify.distributions import FAMILIES, GaussianMixture, family_from_params, from_params
-from kdverify.distributions.gaussian import FactoredGaussianMixture
+from kdverify.data import FAMILIES, GaussianMixture, family_from_params, family_spec, from_params
+from kdverify.data.gaussian import FactoredGaussianMixture
+from kdverify.data.parameters import COVARIANCE_SCALES, gaussian_mixture_parameters
 from kdverify.errors import InvalidArgument
-from kdverify.strategies import (
-    COVARIANCE_SCALES,
-    build_family,
-    family_parameters,
-    gaussian_mixture_parameters,
-)
 
 NAME = "gaussian-mixture"
 SAMPLE_POINTS = 200_000
@@ -76,11 +71,11 @@ def test_defaults_and_cli_strings() -> None:
 
 
 @QUICK
-@given(family_parameters(NAME))
+@given(family_spec(NAME).parameters)
 def test_params_round_trip(params: dict[str, Any]) -> None:
     """Strategy parameters → family → params() equals them (plus the default ``scale``), survives
     JSON, and rebuilds the same family through the registry and through the class."""
-    family = build_family(NAME, params)
+    family = family_spec(NAME).from_json(params)
     assert family.name == NAME and family.describe().startswith(f"{NAME}(d={len(params['w_star'])},")
     plain = family.params()
     assert plain == {**params, "scale": 1.0}

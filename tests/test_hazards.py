@@ -15,8 +15,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from kdverify import exact
-from kdverify.distributions import (
+from kdverify.data import exact
+from kdverify._util.linalg import span_projector
+from kdverify._util.numerics import binary_entropy, sigmoid
+from kdverify.data import (
     AnisotropicGaussian,
     BetaPolarised,
     Discrete,
@@ -26,12 +28,10 @@ from kdverify.distributions import (
     family_from_params,
 )
 from kdverify.errors import InvalidArgument, NotConverged
-from kdverify.limits import linear_limit, span_error_bound
-from kdverify.linalg import span_projector
-from kdverify.losses import loss_gradient, loss_hessian, loss_value
-from kdverify.numerics import binary_entropy, sigmoid
-from kdverify.solvers import gradient_descent, gradient_flow, max_margin, newton_refine
-from kdverify.teacher import Teacher
+from kdverify.training import gradient_descent, gradient_flow, max_margin, newton_refine
+from kdverify.training.limits import linear_limit, span_error_bound
+from kdverify.training.losses import loss_gradient, loss_hessian, loss_value
+from kdverify.training.teacher import Teacher
 
 EPS = float(np.finfo(np.float64).eps)
 HALF_PI = np.pi / 2

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kdverify import exact
-from kdverify.bounds import risk_bound
+from kdverify.data import exact
+from kdverify._util.jsonio import ensure_writable, read_json, write_json_atomic
+from kdverify._util.linalg import span_projector
 from kdverify.cli import main
-from kdverify.distributions import (
+from kdverify.data import (
     AnisotropicGaussian,
     BetaPolarised,
     Digits,
@@ -30,17 +31,15 @@ from kdverify.distributions import (
     from_params,
 )
 from kdverify.errors import CertificateError, InvalidArgument, KDVerifyError
-from kdverify.expected import (
+from kdverify.measure.bounds import risk_bound
+from kdverify.measure.expected import (
     estimate_expected_p_angle,
     estimate_expected_risk,
     exact_expected_p_angle,
     exact_expected_risk,
 )
-from kdverify.jsonio import ensure_writable, read_json, write_json_atomic
-from kdverify.limits import deep_limit, linear_limit, span_error_bound
-from kdverify.linalg import span_projector
-from kdverify.losses import loss_gradient, loss_hessian, loss_value, student_logits
-from kdverify.solvers import (
+from kdverify.measure.stats import bernoulli_mean, bonferroni, bounded_mean, clopper_pearson
+from kdverify.training import (
     balance_defect,
     balanced_init,
     flow_distilled,
@@ -54,8 +53,9 @@ from kdverify.solvers import (
     train_distilled,
     train_hard_label,
 )
-from kdverify.stats import bernoulli_mean, bonferroni, bounded_mean, clopper_pearson
-from kdverify.teacher import Teacher
+from kdverify.training.limits import deep_limit, linear_limit, span_error_bound
+from kdverify.training.losses import loss_gradient, loss_hessian, loss_value, student_logits
+from kdverify.training.teacher import Teacher
 
 # A small valid problem every case perturbs: 3-D data, two points, the limit is known exactly.
 X = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])

@@ -1,4 +1,4 @@
-"""kdverify.jsonio: atomic writes keep the old file on failure, new files get the usual mode,
+"""kdverify._util.jsonio: atomic writes keep the old file on failure, new files get the usual mode,
 JSON output is canonical, and unreadable input raises a CertificateError naming the file."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import BinaryIO
 import pytest
 
 from kdverify import __version__
+from kdverify._util.jsonio import FORMAT_VERSION, ensure_writable, read_json, stamped, write_atomic, write_json_atomic
 from kdverify.claims.suite import certificate_directory, load_certificate
 from kdverify.errors import CertificateError, InvalidArgument
-from kdverify.jsonio import FORMAT_VERSION, ensure_writable, read_json, stamped, write_atomic, write_json_atomic
 
 
 def test_json_is_canonical_and_round_trips(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from kdverify.claims.registry import get_claim
 from kdverify.claims.runner import verdict_rows
 from kdverify.claims.suite import certificate_directory, replay
 from kdverify.errors import InvalidArgument
-from kdverify.solvers.kernel_ridge import (
+from kdverify.theory import get_derivation
+from kdverify.training.kernel_ridge import (
     expected_test_error,
     filtered,
     gram,
@@ -26,7 +27,6 @@ from kdverify.solvers.kernel_ridge import (
     rounds,
     spectral_filter,
 )
-from kdverify.symbolic import get_derivation
 
 DERIVATION = get_derivation("self-distillation")
 integer_points = st.lists(st.lists(st.integers(-3, 3), min_size=2, max_size=2), min_size=2, max_size=4)

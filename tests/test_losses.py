@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdverify.losses import loss_gradient, loss_hessian, loss_value
-from kdverify.numerics import binary_entropy, sigmoid, sigmoid_prime, softplus
-from kdverify.teacher import Teacher
+from kdverify._util.numerics import binary_entropy, sigmoid, sigmoid_prime, softplus
+from kdverify.training.losses import loss_gradient, loss_hessian, loss_value
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 

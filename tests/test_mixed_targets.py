@@ -13,17 +13,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kdverify._util.linalg import span_projector
 from kdverify.claims.mixed import exact_expected_mixed_risk
-from kdverify.distributions import Discrete
+from kdverify.data import Discrete
+from kdverify.data.strategies import discrete_distributions
 from kdverify.errors import InvalidArgument
-from kdverify.expected import exact_expected_risk
-from kdverify.linalg import span_projector
-from kdverify.losses import loss_gradient
-from kdverify.solvers import fit_distilled, fit_mixed
-from kdverify.solvers.mixed import certify_mixed, mixed_limit, mixed_logits, mixed_targets
-from kdverify.strategies import discrete_distributions
-from kdverify.symbolic import get_derivation
-from kdverify.teacher import Teacher
+from kdverify.measure.expected import exact_expected_risk
+from kdverify.theory import get_derivation
+from kdverify.training import fit_distilled, fit_mixed
+from kdverify.training.losses import loss_gradient
+from kdverify.training.mixed import certify_mixed, mixed_limit, mixed_logits, mixed_targets
+from kdverify.training.teacher import Teacher
 
 DERIVATION = get_derivation("mixed-targets")
 RNG = np.random.default_rng(20)

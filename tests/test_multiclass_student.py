@@ -10,15 +10,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from kdverify._util.linalg import span_projector
 from kdverify.claims.base import Instance
 from kdverify.claims.multiclass import exact_expected_risk, wrong_predictions
+from kdverify.data.exact import column_span, dot
 from kdverify.errors import InvalidArgument
-from kdverify.exact import column_span, dot
-from kdverify.linalg import span_projector
-from kdverify.solvers import SoftmaxTeacher, fit_distilled, fit_softmax, softmax_limit
-from kdverify.solvers.softmax import logsumexp, softmax, softmax_certificate, softmax_gradient
-from kdverify.symbolic import get_derivation
-from kdverify.teacher import Teacher
+from kdverify.theory import get_derivation
+from kdverify.training import SoftmaxTeacher, fit_distilled, fit_softmax, softmax_limit
+from kdverify.training.softmax import logsumexp, softmax, softmax_certificate, softmax_gradient
+from kdverify.training.teacher import Teacher
 
 
 def _problem(rng: np.random.Generator, dim: int, n: int, classes: int) -> tuple[np.ndarray, SoftmaxTeacher, np.ndarray]:

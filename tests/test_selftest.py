@@ -22,11 +22,11 @@ import pytest
 import kdverify.claims.selftest
 import kdverify.cli.selftest
 from kdverify.claims.base import Claim, Mutant
+from kdverify.claims.profiles import PROFILES
 from kdverify.claims.registry import all_claims
 from kdverify.claims.runner import SearchResult
 from kdverify.claims.selftest import MutantResult, Outcome, mutant_cases, pair_powers, run_selftest
 from kdverify.cli import main
-from kdverify.profiles import PROFILES
 
 CI = PROFILES["ci"]
 CASES = mutant_cases()

@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 from scipy.linalg import null_space
 
+from kdverify._util.linalg import span_projector
 from kdverify.errors import InvalidArgument
-from kdverify.limits import deep_limit
-from kdverify.linalg import span_projector
-from kdverify.solvers import (
+from kdverify.training import (
     balance_defect,
     balanced_init,
     small_init,
     train_deep,
     train_deep_distilled,
 )
-from kdverify.teacher import Teacher
+from kdverify.training.limits import deep_limit
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 DIM, N = 6, 3

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kdverify._util.numerics import angle
 from kdverify.errors import InvalidArgument
-from kdverify.numerics import angle
-from kdverify.solvers import hard_label_descent, max_margin, train_distilled, train_hard_label
-from kdverify.teacher import Teacher
+from kdverify.training import hard_label_descent, max_margin, train_distilled, train_hard_label
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 

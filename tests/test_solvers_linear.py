@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.linalg import qr
 
+from kdverify._util.linalg import span_projector
+from kdverify._util.numerics import sigmoid_prime
 from kdverify.errors import InvalidArgument, NotConverged
-from kdverify.limits import linear_limit
-from kdverify.linalg import span_projector
-from kdverify.numerics import sigmoid_prime
-from kdverify.solvers import flow_distilled, gradient_descent, gradient_flow, newton_refine, train_distilled
-from kdverify.solvers._common import Certificate, certify
-from kdverify.teacher import Teacher
+from kdverify.training import flow_distilled, gradient_descent, gradient_flow, newton_refine, train_distilled
+from kdverify.training._common import Certificate, certify
+from kdverify.training.limits import linear_limit
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 

@@ -21,9 +21,9 @@ import pytest
 from numpy.typing import ArrayLike
 from scipy import stats
 
-import kdverify.stats
+import kdverify.measure.stats
 from kdverify.errors import InvalidArgument
-from kdverify.stats import BettingSequence, MeanEstimate, betting_mean, bounded_mean, clopper_pearson
+from kdverify.measure.stats import BettingSequence, MeanEstimate, betting_mean, bounded_mean, clopper_pearson
 
 ALPHA = 0.1
 NOISE = 1e-6  # a correct interval fails a count test with probability ≤ 1e-6
@@ -263,5 +263,5 @@ def test_ten_thousand_values_take_milliseconds() -> None:
 
 
 def test_doctests() -> None:
-    """The examples in kdverify.stats run as shown."""
-    assert doctest.testmod(kdverify.stats).failed == 0
+    """The examples in kdverify.measure.stats run as shown."""
+    assert doctest.testmod(kdverify.measure.stats).failed == 0

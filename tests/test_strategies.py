@@ -1,4 +1,4 @@
-"""The public family strategies of kdverify.strategies: valid objects, exact discrete data,
+"""The public family strategies of kdverify.data.strategies: valid objects, exact discrete data,
 shrinking toward the smallest readable case, and clear errors for bad bounds."""
 
 from __future__ import annotations
@@ -8,21 +8,14 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 
-from kdverify.distributions import Discrete, Family
+from kdverify.data import FAMILIES, Discrete, Family, family_spec
+from kdverify.data.strategies import discrete_distributions, discrete_parameters, families
 from kdverify.errors import InvalidArgument
-from kdverify.strategies import (
-    FAMILY_NAMES,
-    build_family,
-    discrete_distributions,
-    discrete_parameters,
-    families,
-    family_parameters,
-)
 
 QUICK = settings(max_examples=15, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@pytest.mark.parametrize("name", FAMILY_NAMES)
+@pytest.mark.parametrize("name", FAMILIES)
 def test_every_family_builds_from_its_parameters(name: str) -> None:
     @QUICK
     @given(families(name))
@@ -51,14 +44,14 @@ def test_discrete_parameters_shrink_to_two_points_in_the_plane() -> None:
 def test_discrete_points_are_points_not_coordinates() -> None:
     """``points`` lists the support points; the family holds them as columns."""
     params = {"points": [[1, 0, 2], [0, 1, 1]], "weights": ["1/4", "3/4"], "w_star": [1, 1, 0]}
-    family = build_family("discrete", params)
+    family = family_spec("discrete").from_json(params)
     assert family.dim == 3 and family.support_size == 2
 
 
 def test_bad_bounds_and_unknown_families_are_named() -> None:
-    for strategy in (family_parameters, families):
-        with pytest.raises(InvalidArgument, match="family 'nope' is unknown"):
-            strategy("nope")
+    for unknown in (family_spec, families):
+        with pytest.raises(InvalidArgument, match="unknown family 'nope'"):
+            unknown("nope")
     with pytest.raises(InvalidArgument, match="max_dim"):
         find(discrete_parameters(max_dim=1), lambda p: True)
 
@@ -66,4 +59,4 @@ def test_bad_bounds_and_unknown_families_are_named() -> None:
 @pytest.mark.parametrize("points", [[[1, 2], [3]], [], "1,2", [1, 2]], ids=["ragged", "empty", "string", "flat"])
 def test_malformed_discrete_points_are_named(points: object) -> None:
     with pytest.raises(InvalidArgument, match="list of points"):
-        build_family("discrete", {"points": points})
+        family_spec("discrete").from_json({"points": points})

@@ -1,7 +1,7 @@
 """The loss and limit derivations against the numerical core, in both directions.
 
 Each result has two numeric twins: its lambdified numpy function and the numerical core
-(``kdverify.losses``, ``kdverify.numerics``, ``kdverify.limits``); and a reference, the same
+(``kdverify.training.losses``, ``kdverify._util.numerics``, ``kdverify.training.limits``); and a reference, the same
 sympy expression evaluated in 30 digits at the exact binary inputs (``Derivation.reference``).
 Twins are compared with each other and with the reference. Tolerances are a few ulps times the
 condition of the expression at the instance, derived in the comment next to each.
@@ -14,12 +14,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kdverify.limits import deep_limit, linear_limit
-from kdverify.linalg import span_projector
-from kdverify.losses import loss_gradient, loss_hessian, loss_value
-from kdverify.numerics import binary_entropy, sigmoid, sigmoid_prime, softplus
-from kdverify.symbolic import get_derivation
-from kdverify.teacher import Teacher
+from kdverify._util.linalg import span_projector
+from kdverify._util.numerics import binary_entropy, sigmoid, sigmoid_prime, softplus
+from kdverify.theory import get_derivation
+from kdverify.training.limits import deep_limit, linear_limit
+from kdverify.training.losses import loss_gradient, loss_hessian, loss_value
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 SETTINGS = settings(derandomize=True, max_examples=25, deadline=None)
@@ -185,7 +185,7 @@ class TestDeepInvariance:
         floats_in(0.01, 0.99, (2,)),
     )
     def test_first_layer_gradient_is_v_times_the_loss_gradient(self, widths, weights, data, targets) -> None:
-        """∂L/∂W_1 (sympy's chain rule) = v ∇L(w)ᵀ with ∇L from kdverify.losses. Products of layers
+        """∂L/∂W_1 (sympy's chain rule) = v ∇L(w)ᵀ with ∇L from kdverify.training.losses. Products of layers
         are summed in different orders: with |·| entrywise, the error of v is ≤ 8 eps·|W_N|⋯|W_2| and
         that of the logit z_i ≤ 8 eps·m_i, m_i = |W_N|⋯|W_1||x_i|; σ is 1/4-Lipschitz, so entry (r, c)
         is good to 32 eps·(|W_N|⋯|W_2|)_r·Σ_i |x_ci|(1 + m_i)/n."""
@@ -206,7 +206,7 @@ class TestDeepInvariance:
     @given(small_integers((3, 2)), floats_in(-2, 2, (3,)), st.floats(0.25, 4), floats_in(-2, 2, (2, 3)),
            floats_in(-2, 2, (2,)))
     def test_deep_limit_matches_the_core(self, data, w_star, temperature, first_layer, top) -> None:
-        """P w*/T + P⊥ W_1(0)ᵀ v against kdverify.limits.deep_limit (tolerance as for the linear limit,
+        """P w*/T + P⊥ W_1(0)ᵀ v against kdverify.training.limits.deep_limit (tolerance as for the linear limit,
         with w_0 = W_1(0)ᵀ v)."""
         assume(_full_column_rank(data) and np.any(w_star))
         core = deep_limit(data, Teacher(w_star, temperature), first_layer, top)

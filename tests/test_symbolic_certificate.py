@@ -1,4 +1,4 @@
-"""Exact certificates of discrete instances (sympy) against the Fraction route of kdverify.expected."""
+"""Exact certificates of discrete instances (sympy) against the Fraction route of kdverify.measure.expected."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kdverify.errors import InvalidArgument
-from kdverify.symbolic import certify_discrete_instance, get_derivation
-from kdverify.symbolic.certificate import EXAMPLE, MAX_SUPPORT
+from kdverify.theory import certify_discrete_instance, get_derivation
+from kdverify.theory.certificate import EXAMPLE, MAX_SUPPORT
 
 EPS = np.finfo(np.float64).eps
 CERTIFICATE = get_derivation("exact-certificate")
@@ -48,8 +48,8 @@ class TestAgainstTheFractionRoute:
     def test_expected_risk_agrees_exactly(self, instance: dict) -> None:
         """Two independent exact routes (per-subset sympy projectors vs Fraction spans with a Möbius
         transform) give the same rational E R_n."""
-        expected = pytest.importorskip("kdverify.expected")  # skipped only if that module is missing
-        from kdverify.distributions.discrete import Discrete
+        expected = pytest.importorskip("kdverify.measure.expected")  # skipped only if that module is missing
+        from kdverify.data.discrete import Discrete
 
         certificate = certify_discrete_instance(**instance)
         dist = Discrete(instance["points"], instance["weights"], w_star=instance["w_star"])
@@ -60,8 +60,8 @@ class TestAgainstTheFractionRoute:
 
     def test_float_inputs_are_taken_at_their_binary_value(self) -> None:
         """A counterexample found in floating point is certified from the exact values of its floats."""
-        expected = pytest.importorskip("kdverify.expected")
-        from kdverify.distributions.discrete import Discrete
+        expected = pytest.importorskip("kdverify.measure.expected")
+        from kdverify.data.discrete import Discrete
 
         points, weights, w_star = [[0.1, 1.0], [1.0, -0.7], [-0.3, 0.2]], [0.25, 0.5, 0.25], [1.0, 0.3]
         certificate = certify_discrete_instance(points, weights, w_star, n=3)

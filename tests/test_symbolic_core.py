@@ -13,10 +13,10 @@ import sympy as sp
 
 from kdverify.cli import derive as derive_verb
 from kdverify.errors import InvalidArgument
-from kdverify.symbolic import all_derivations, derivation_ids, get_derivation
-from kdverify.symbolic.core import Derivation, Derived, Identity, Step
-from kdverify.symbolic.reduce import as_rational_function, quadrant_reducer, reduce_residual
-from kdverify.symbolic.symbols import logistic_loss, matrix_symbols, mean_loss, sigmoid, span_projector
+from kdverify.theory import all_derivations, derivation_ids, get_derivation
+from kdverify.theory.core import Derivation, Derived, Identity, Step
+from kdverify.theory.reduce import as_rational_function, quadrant_reducer, reduce_residual
+from kdverify.theory.symbols import logistic_loss, matrix_symbols, mean_loss, sigmoid, span_projector
 
 THEORY_IDS = (
     "loss-calculus",
@@ -53,9 +53,9 @@ class TestRegistry:
             get_derivation("loss-calculus").numpy_function("nope")
 
     def test_import_does_no_sympy_work(self) -> None:
-        """Importing kdverify, kdverify.symbolic and the derive verb does not even import sympy."""
+        """Importing kdverify, kdverify.theory and the derive verb does not even import sympy."""
         code = (
-            "import sys, kdverify, kdverify.symbolic, kdverify.cli.derive;"
+            "import sys, kdverify, kdverify.theory, kdverify.cli.derive;"
             "print('sympy' in sys.modules)"
         )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -76,7 +76,7 @@ class TestChecks:
         """Building and checking all derivations from a cold start (fresh process) takes < 30 s."""
         code = (
             "import time, json; t = time.perf_counter();"
-            "from kdverify.symbolic import all_derivations;"
+            "from kdverify.theory import all_derivations;"
             "ok = all(d.check().confirmed for d in all_derivations());"
             "print(json.dumps([ok, time.perf_counter() - t]))"
         )
@@ -134,7 +134,7 @@ class TestWrongFormulasFail:
         assert reducer(sp.diff(sp.sin(theta) ** 2, theta) - sp.diff(closed, theta)) != 0
 
     def test_rate_constant_without_the_plus_one(self) -> None:
-        from kdverify.symbolic import rates
+        from kdverify.theory import rates
 
         kappa, lam, log_n = rates.KAPPA, rates.LAM, rates.LOG_N
         n = sp.exp(log_n)

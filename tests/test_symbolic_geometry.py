@@ -1,4 +1,4 @@
-"""The geometry and rate derivations against scipy's incomplete beta and kdverify.bounds.
+"""The geometry and rate derivations against scipy's incomplete beta and kdverify.measure.bounds.
 
 Tolerance for ``scipy.special.betainc(a, b, x)``: Boost's algorithm is good to a few ulps of I
 plus the conditioning in x (it forms 1 − x internally); we allow eps·(16 + 8·κ)·I with
@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from kdverify.bounds import risk_bound
 from kdverify.errors import InvalidArgument
-from kdverify.symbolic import get_derivation, rate_polynomial_constants
-from kdverify.symbolic.geometry import (
+from kdverify.measure.bounds import risk_bound
+from kdverify.theory import get_derivation, rate_polynomial_constants
+from kdverify.theory.geometry import (
     BETA_PARAMETERS,
     ISOTROPIC_DIMENSIONS,
     MARGIN_PARAMETERS,
@@ -124,7 +124,7 @@ class TestRiskBound:
     @given(st.integers(2, 300))
     def test_isotropic_d2_minimum(self, n: int) -> None:
         """min_θ 2θ/π + (1 − 2θ/π)^n = 1 − n^(−1/(n−1)) + n^(−n/(n−1)), against the grid-and-refine
-        minimiser of kdverify.bounds (which can only land above the minimum, by the slack)."""
+        minimiser of kdverify.measure.bounds (which can only land above the minimum, by the slack)."""
         closed = RISK.numpy_function("bound[isotropic d=2]")(n)
         assert abs(closed - RISK.reference("bound[isotropic d=2]", n)) <= 8 * EPS
         theta_star = RISK.numpy_function("minimiser[isotropic d=2]")(n)

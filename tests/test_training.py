@@ -1,4 +1,4 @@
-"""The training entries of :mod:`kdverify.solvers.train` (issue 11, item 1): ``method="auto"`` and
+"""The training entries of :mod:`kdverify.training.train` (issue 11, item 1): ``method="auto"`` and
 ``method="gd"`` return the same certified limit (within the sum of their certificates), the
 certificate — not the method — decides what counts as converged, and bad input is rejected."""
 
@@ -9,10 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kdverify._util.linalg import span_projector
 from kdverify.errors import InvalidArgument
-from kdverify.limits import linear_limit
-from kdverify.linalg import span_projector
-from kdverify.solvers import (
+from kdverify.training import (
     TrainingResult,
     certify_distilled,
     fit_deep,
@@ -20,8 +19,9 @@ from kdverify.solvers import (
     fit_hard_label,
     max_margin,
 )
-from kdverify.solvers import train as train_module
-from kdverify.teacher import Teacher
+from kdverify.training import train as train_module
+from kdverify.training.limits import linear_limit
+from kdverify.training.teacher import Teacher
 
 EPS = np.finfo(np.float64).eps
 

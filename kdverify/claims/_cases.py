@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kdverify._validation import FloatArray
+from kdverify._util.linalg import SpanProjector, span_projector
+from kdverify._util.validation import FloatArray
 from kdverify.claims.base import Budget, Evidence, Instance
-from kdverify.distributions.base import Family
+from kdverify.data.base import Family
 from kdverify.errors import InvalidArgument
-from kdverify.linalg import SpanProjector, span_projector
-from kdverify.solvers import DescentResult, TrainingResult, UserTrainer, fit_distilled, fit_user, gradient_descent
-from kdverify.teacher import Teacher
+from kdverify.training import DescentResult, TrainingResult, UserTrainer, fit_distilled, fit_user, gradient_descent
+from kdverify.training.teacher import Teacher
 
 EPS = float(np.finfo(np.float64).eps)
-# kdverify.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
+# kdverify._util.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
 ANGLE_ROUNDING = 16 * EPS * np.pi
 
 
@@ -81,7 +81,7 @@ class Case:
 
     def limit(self, budget: Budget) -> TrainingResult:
         """The student at its certified limit by the training layer's fastest route
-        (:func:`~kdverify.solvers.fit_distilled`, ``method="auto"``): for claims about the limit."""
+        (:func:`~kdverify.training.fit_distilled`, ``method="auto"``): for claims about the limit."""
         return fit_distilled(self.data, self.teacher, self.w0, max_iter=budget.max_iter)
 
     def closed_form_error(self) -> float:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from kdverify._util.linalg import span_projector
 from kdverify.claims._instances import distribution_of, largest_informative_size, off_span_fraction
 from kdverify.claims.base import Content, Evidence, Instance
-from kdverify.linalg import span_projector
 
 Test = Callable[[Instance, Evidence], bool]
 

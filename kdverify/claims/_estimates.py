@@ -1,5 +1,5 @@
 """Expected risks for the statistical claims: exact on discrete families, Monte Carlo over
-students trained to their certified limit (:func:`kdverify.solvers.fit_distilled`) elsewhere, and
+students trained to their certified limit (:func:`kdverify.training.fit_distilled`) elsewhere, and
 the exact risk bound of a step-function ``p``."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import FloatArray
+from kdverify._util.validation import FloatArray
 from kdverify.claims.base import Budget, Evidence
-from kdverify.distributions.discrete import Discrete
-from kdverify.limits import linear_limit
-from kdverify.solvers import fit_distilled
-from kdverify.solvers.train import Method
-from kdverify.stats import BettingSequence
-from kdverify.teacher import Teacher
+from kdverify.data.discrete import Discrete
+from kdverify.measure.stats import BettingSequence
+from kdverify.training import fit_distilled
+from kdverify.training.limits import linear_limit
+from kdverify.training.teacher import Teacher
+from kdverify.training.train import Method
 
 Student = Callable[[FloatArray, Teacher, Any], FloatArray]
 
@@ -36,7 +36,7 @@ DESCENT_STEPS = 20_000
 
 class TrainedStudents:
     """Students certified to a ``1e-9`` relative tolerance by
-    :func:`kdverify.solvers.fit_distilled` with ``method`` (``"auto"``: closed form then Newton;
+    :func:`kdverify.training.fit_distilled` with ``method`` (``"auto"``: closed form then Newton;
     ``"gd"``: batched gradient descent then Newton); :class:`Undecided` if any trial is still
     uncertified. ``counts`` records how many students each route finished."""
 
@@ -84,7 +84,7 @@ def paired_difference(draw: PairedDraw, budget: Budget, **details: Any) -> Evide
     """Evidence for ``E compared ≤ E reference`` from risks paired on the same training sets.
 
     The differences lie in ``[−1, 1]``, so their mean gets a betting interval (mapped to
-    ``[0, 1]``, :class:`~kdverify.stats.BettingSequence`), which adapts to their variance: pairing
+    ``[0, 1]``, :class:`~kdverify.measure.stats.BettingSequence`), which adapts to their variance: pairing
     cancels what the two risks share, so a difference far smaller than either risk's own interval
     is seen. Trials come in :data:`ROUNDS` rounds up to ``budget.trials``; the interval is valid at
     every round, so the check stops as soon as it lies on one side of 0. Falsified only when its

@@ -11,14 +11,12 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from kdverify._util.linalg import span_projector
 from kdverify.claims.base import Instance
-from kdverify.distributions.base import Family
-from kdverify.linalg import span_projector
-from kdverify.strategies import (
-    FAMILY_NAMES,
-    build_family,
+from kdverify.data.base import Family
+from kdverify.data.registry import FAMILIES, family_spec
+from kdverify.data.strategies import (
     data_sets,
-    family_parameters,
     initialisations,
     step_fractions,
     teachers,
@@ -99,7 +97,7 @@ risk-bound-with-init and risk-angle-lemma find no informative example there on t
 claims that cost about a second a pair on it (angle-lemma, distill-best-in-span,
 monotone-risk-pointwise, monotone-risk-expected, distill-beats-hard-expected) add it explicitly
 (measured by ``kdverify check --family mnist`` on the ci profile)."""
-DISTRIBUTION_FAMILIES = tuple(family for family in FAMILY_NAMES if family not in COSTLY_FAMILIES)
+DISTRIBUTION_FAMILIES = tuple(family for family in FAMILIES if family not in COSTLY_FAMILIES)
 DATA_FAMILIES = (GENERIC, *DISTRIBUTION_FAMILIES)
 REAL_FAMILIES = ("digits", "mnist", "breast-cancer")
 SAMPLED_SUPPORT = ("discrete", *REAL_FAMILIES)
@@ -108,10 +106,10 @@ SAMPLED_SUPPORT = ("discrete", *REAL_FAMILIES)
 
 def _parameters_with_dim(family: str, min_dim: int) -> st.SearchStrategy[dict[str, Any]]:
     """The family's parameters, kept when its dimension is at least ``min_dim``."""
-    parameters = family_parameters(family)
+    spec = family_spec(family)
     if min_dim <= 2:
-        return parameters
-    return parameters.filter(lambda params: build_family(family, params).dim >= min_dim)
+        return spec.parameters
+    return spec.parameters.filter(lambda params: spec.from_json(params).dim >= min_dim)
 
 
 @st.composite
@@ -129,8 +127,8 @@ def problems(
     off_boundary: bool = False,
 ) -> Instance:
     """A training problem of ``family``: generic data sets, or ``n`` points sampled (with a
-    drawn seed) from a family drawn with :func:`~kdverify.strategies.family_parameters`. The points are stored in the
-    instance, so replaying it needs no sampling.
+    drawn seed) from a family drawn with :attr:`~kdverify.data.registry.FamilySpec.parameters`.
+    The points are stored in the instance, so replaying it needs no sampling.
 
     ``min_rank`` and ``deficient`` (rank below ``d``) say where the claim has content: the size
     ``n`` is drawn in the range that gives such a rank, and samples that repeat points into a
@@ -144,7 +142,7 @@ def problems(
             generated = generated.filter(lambda i: bool(np.all(np.array(i["w_star"]) @ np.array(i["points"]).T != 0)))
         return draw(generated)
     params = draw(_parameters_with_dim(family, min_rank + deficient))
-    distribution = build_family(family, params)
+    distribution = family_spec(family).from_json(params)
     largest = min(max_size, distribution.dim - 1) if deficient else max_size
     n = draw(st.integers(max(min_size, min_rank), largest))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -171,7 +169,7 @@ def problems(
 
 def distribution_of(instance: Instance) -> Family:
     """The data family an instance was drawn from."""
-    return build_family(instance.family, instance["family_params"])
+    return family_spec(instance.family).from_json(instance["family_params"])
 
 
 def largest_informative_size(family: str, dim: int, *, spare: int = 0) -> int | None:
@@ -198,7 +196,7 @@ def sized_families(
     ``smallest_size(family, largest n)`` on when given (e.g. where a bound falls below 1), in a
     window of ``max_n`` sizes."""
     chosen = draw(params if params is not None else _parameters_with_dim(family, 2 + spare))
-    distribution = build_family(family, chosen)
+    distribution = family_spec(family).from_json(chosen)
     largest = largest_informative_size(family, distribution.dim, spare=spare) or max_n
     smallest = 1 if smallest_size is None else smallest_size(distribution, largest)
     values: dict[str, Any] = {

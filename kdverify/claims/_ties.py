@@ -1,5 +1,5 @@
 """Exact comparisons on discrete data decided under both tie conventions of the risk
-(:data:`~kdverify.distributions.discrete.Ties`), so that evidence says whether its verdict
+(:data:`~kdverify.data.discrete.Ties`), so that evidence says whether its verdict
 depends on a student scoring exactly 0 on a support point (:attr:`Evidence.tie_free`)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from kdverify.claims.base import Evidence
-from kdverify.distributions.discrete import Ties
+from kdverify.data.discrete import Ties
 
 Sides = Callable[[Ties], tuple[Fraction | float, Fraction | float]]
 

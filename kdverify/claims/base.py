@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from hypothesis.strategies import SearchStrategy
 
+from kdverify.data.exact import to_fraction
 from kdverify.errors import CertificateError, InvalidArgument
-from kdverify.exact import to_fraction
 
 __all__ = [
     "EVERY_INSTANCE",
@@ -233,7 +233,7 @@ class Mutant:
 @dataclass(frozen=True)
 class TrainerCheck:
     """How a claim about the trained student checks a user's trainer
-    (:class:`~kdverify.solvers.UserTrainer`, :meth:`Claim.for_trainer`): ``check(trainer)`` is the
+    (:class:`~kdverify.training.UserTrainer`, :meth:`Claim.for_trainer`): ``check(trainer)`` is the
     claim's check with the student trained by ``trainer``; ``instances`` and ``content`` replace the
     claim's where those assume ``w0 ≠ 0`` (a user's trainer starts from 0)."""
 

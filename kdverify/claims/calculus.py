@@ -11,13 +11,13 @@ from functools import partial
 
 import numpy as np
 
-from kdverify._validation import FloatArray
+from kdverify._util.numerics import binary_entropy, sigmoid_prime
+from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import EPS, Case, ratio_evidence
 from kdverify.claims._instances import GENERIC, generic_problems
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant
-from kdverify.limits import linear_limit
-from kdverify.losses import loss_gradient, loss_hessian, loss_value
-from kdverify.numerics import binary_entropy, sigmoid_prime
+from kdverify.training.limits import linear_limit
+from kdverify.training.losses import loss_gradient, loss_hessian, loss_value
 
 CASE_FAMILIES = (GENERIC,)
 Gradient = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]

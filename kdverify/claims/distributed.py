@@ -33,14 +33,14 @@ from typing import Any
 
 from hypothesis.errors import HypothesisDeprecationWarning
 
-from kdverify._threads import limit_blas_threads
+from kdverify._util.progress import ProgressBar
+from kdverify._util.threads import limit_blas_threads
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.databases import open_database
+from kdverify.claims.profiles import Profile
 from kdverify.claims.registry import get_claim
 from kdverify.claims.runner import SearchResult, evidence_from_json, relative_slack, search
 from kdverify.errors import ClusterUnavailable, MissingDependency
-from kdverify.profiles import Profile
-from kdverify.progress import ProgressBar
 
 try:
     from distributed import Client, KilledWorker, LocalCluster, get_worker

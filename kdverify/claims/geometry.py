@@ -14,6 +14,8 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from kdverify._util.linalg import SpanProjector
+from kdverify._util.numerics import angle, line_angles
 from kdverify.claims._cases import ANGLE_ROUNDING, Case, numeric_tolerance
 from kdverify.claims._content import RISKS_POSITIVE, STRICT_ANGLE, TILTED_STUDENT
 from kdverify.claims._estimates import paired_difference
@@ -28,16 +30,14 @@ from kdverify.claims._instances import (
 from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.optimisation import not_converged
-from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete, Ties
+from kdverify.data.discrete import TIE_CONVENTIONS, Discrete, Ties
+from kdverify.data.exact import dot, max_margin_on_active_set
+from kdverify.data.registry import family_spec
 from kdverify.errors import NotConverged
-from kdverify.exact import dot, max_margin_on_active_set
-from kdverify.expected import exact_expected_risk
-from kdverify.limits import linear_limit
-from kdverify.linalg import SpanProjector
-from kdverify.numerics import angle, line_angles
-from kdverify.solvers import UserTrainer, hard_label_descent, max_margin
-from kdverify.strategies import family_parameters
-from kdverify.teacher import Teacher
+from kdverify.measure.expected import exact_expected_risk
+from kdverify.training import UserTrainer, hard_label_descent, max_margin
+from kdverify.training.limits import linear_limit
+from kdverify.training.teacher import Teacher
 
 
 def certified_angle_error(w: np.ndarray, distance: float) -> float | None:
@@ -82,7 +82,7 @@ def students_at_acute_angle(draw: st.DrawFn, family: str) -> Instance:
     small integer nudges, or (``m = 0``) any small integer vector, so that ``β`` is often small
     and ``p(β) < 1`` even in high dimension (a random
     integer vector in ``R^53`` is nearly orthogonal to ``w*``, where ``p(β) = 1`` says nothing)."""
-    params = draw(family_parameters(family))
+    params = draw(family_spec(family).parameters)
     distribution = distribution_of(Instance(family, {"family_params": params}))
     dim = distribution.dim
     grid = np.round(8 * distribution.w_star / np.max(np.abs(distribution.w_star))).astype(int)
@@ -235,8 +235,8 @@ def enumerated_hard_risk(distribution: Discrete, n: int, *, ties: Ties = "error"
     ``m^n`` ordered training sets with their probabilities, grouped by the set of distinct points
     drawn (a repeated point is a repeated constraint, so the student depends only on that set).
     Each student is the float solver's active set confirmed in rationals
-    (:func:`~kdverify.exact.max_margin_on_active_set`), so ties (a support point orthogonal to the
-    student) are seen exactly, and count as ``ties`` says (:data:`~kdverify.distributions.discrete.Ties`).
+    (:func:`~kdverify.data.exact.max_margin_on_active_set`), so ties (a support point orthogonal to the
+    student) are seen exactly, and count as ``ties`` says (:data:`~kdverify.data.discrete.Ties`).
     ``None`` when a guess is refused."""
     probabilities: dict[tuple[int, ...], Fraction] = {}
     for chosen in itertools.product(range(distribution.support_size), repeat=n):

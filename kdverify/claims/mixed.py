@@ -7,7 +7,7 @@ teacher ``w*`` *imperfect* when ``w_y ≠ w*``); for a perfect teacher that is �
 On discrete data the expected risk is exact: the training multisets of size ``n`` are enumerated
 with their multinomial probabilities (with dependent support points the mixed student depends on
 the counts, not only on the set of points drawn), each student is certified by
-:func:`~kdverify.solvers.fit_mixed`, and each sign ``sign(ŵᵀa_j)`` is *decided* — by the certificate
+:func:`~kdverify.training.fit_mixed`, and each sign ``sign(ŵᵀa_j)`` is *decided* — by the certificate
 (``|ŵᵀa_j| > ‖a_j‖·bound``) or, for a score that is exactly 0 because ``a_j ⟂ span X`` (with
 ``w_0 = 0``), exactly in rationals; a sign neither can decide leaves the instance undecided.
 The expectation is then a sum of Fractions.
@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from kdverify._validation import FloatArray
+from kdverify._util.numerics import sigmoid, sigmoid_prime
+from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import EPS, Case, ratio_evidence
 from kdverify.claims._content import either_side_positive, init_off_span
 from kdverify.claims._estimates import Undecided, paired_difference
@@ -33,12 +34,11 @@ from kdverify.claims._instances import GENERIC, distribution_of, problems, sized
 from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Claim, Content, Evidence, Instance, Mutant
 from kdverify.claims.optimisation import not_converged
-from kdverify.distributions.discrete import Discrete, Ties
-from kdverify.exact import column_span, dot, sign
-from kdverify.limits import linear_limit
-from kdverify.numerics import sigmoid, sigmoid_prime
-from kdverify.solvers.mixed import fit_mixed, mixed_limit, mixed_logits, mixed_targets
-from kdverify.teacher import Teacher
+from kdverify.data.discrete import Discrete, Ties
+from kdverify.data.exact import column_span, dot, sign
+from kdverify.training.limits import linear_limit
+from kdverify.training.mixed import fit_mixed, mixed_limit, mixed_logits, mixed_targets
+from kdverify.training.teacher import Teacher
 
 RHOS = ("1/4", "1/2", "3/4", "1")
 """The soft-label ratios the claims compare (exact strings, so certificates read them exactly)."""

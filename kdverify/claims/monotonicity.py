@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from kdverify._util.numerics import angle
 from kdverify.claims._cases import Case, numeric_tolerance
 from kdverify.claims._content import EXTENSION_WITH_RISK, NEXT_RISK_POSITIVE, STRICT_EXTENSION
 from kdverify.claims._estimates import closed_form_students, paired_difference
@@ -28,13 +29,12 @@ from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.geometry import certified_angle_error
 from kdverify.claims.optimisation import not_converged
-from kdverify.distributions.discrete import Discrete
-from kdverify.exact import exact_student
-from kdverify.expected import exact_expected_risk
-from kdverify.limits import linear_limit
-from kdverify.numerics import angle
-from kdverify.solvers import UserTrainer
-from kdverify.teacher import Teacher
+from kdverify.data.discrete import Discrete
+from kdverify.data.exact import exact_student
+from kdverify.measure.expected import exact_expected_risk
+from kdverify.training import UserTrainer
+from kdverify.training.limits import linear_limit
+from kdverify.training.teacher import Teacher
 
 
 @st.composite

@@ -23,22 +23,23 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from kdverify._validation import FloatArray
+from kdverify._util.linalg import SpanProjector, span_projector
+from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import EPS
 from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import GENERIC
 from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Claim, Content, Evidence, Instance, Mutant
 from kdverify.claims.optimisation import not_converged
-from kdverify.distributions.discrete import Ties
-from kdverify.exact import RationalSpan, dot
-from kdverify.expected import span_expectation
-from kdverify.limits import linear_limit
-from kdverify.linalg import SpanProjector, span_projector
-from kdverify.solvers import SoftmaxTeacher, fit_softmax, softmax_limit
-from kdverify.solvers.softmax import softmax_descent
-from kdverify.strategies import build_family, data_sets, family_parameters, step_fractions, temperatures
-from kdverify.teacher import Teacher
+from kdverify.data.discrete import Ties
+from kdverify.data.exact import RationalSpan, dot
+from kdverify.data.registry import family_spec
+from kdverify.data.strategies import data_sets, step_fractions, temperatures
+from kdverify.measure.expected import span_expectation
+from kdverify.training import SoftmaxTeacher, fit_softmax, softmax_limit
+from kdverify.training.limits import linear_limit
+from kdverify.training.softmax import softmax_descent
+from kdverify.training.teacher import Teacher
 
 ISOTROPIC, ANISOTROPIC, DISCRETE = "isotropic", "anisotropic", "discrete"
 BIAS_FAMILIES = (GENERIC, ISOTROPIC)
@@ -129,7 +130,7 @@ def check_multiclass_bias(
 ) -> Evidence:
     """Literal gradient descent on the softmax student: its iterates keep ``P⊥W = P⊥W_0`` and
     ``W1 = W_01`` (within the run's rounding), and it ends within its certified distance (a bound
-    that does not use the closed form, :func:`~kdverify.solvers.softmax.softmax_certificate`) of
+    that does not use the closed form, :func:`~kdverify.training.softmax.softmax_certificate`) of
     ``limit_formula`` — §8.1's ``P W*C/T + P W_011ᵀ/K + P⊥W_0``. For ``K = 2`` the difference of its
     columns is also held against §3's binary limit for ``w*_1 − w*_2``."""
     data = instance.data()
@@ -246,7 +247,7 @@ def exact_limit_columns(span: RationalSpan, teacher_columns: list[tuple[Fraction
 
 def exact_expected_risk(instance: Instance, n: int, *, ties: Ties = "error") -> Fraction:
     """``E R(W_∞(X))`` over ``n`` i.i.d. draws of a discrete instance, exactly: ``W_∞`` depends on
-    ``X`` only through ``span X`` (:func:`~kdverify.expected.span_expectation`)."""
+    ``X`` only through ``span X`` (:func:`~kdverify.measure.expected.span_expectation`)."""
     points, weights, columns = _support(instance)
     labels = teacher_labels(columns, points)
     temperature = Fraction(instance["temperature"])
@@ -278,8 +279,9 @@ def risk_problems(draw: st.DrawFn, family: str) -> Instance:
             "temperature": 1,
             "n": draw(st.integers(1, 4)),
         })
-    params = draw(family_parameters(family).filter(lambda p: build_family(family, p).dim >= 3))
-    dim = build_family(family, params).dim
+    spec = family_spec(family)
+    params = draw(spec.parameters.filter(lambda p: spec.from_json(p).dim >= 3))
+    dim = spec.from_json(params).dim
     return Instance(family, {
         "family_params": params,
         "classes": classes,
@@ -292,7 +294,7 @@ def risk_problems(draw: st.DrawFn, family: str) -> Instance:
 def check_multiclass_monotone(instance: Instance, budget: Budget) -> Evidence:
     """``E R_{n+1} ≤ E R_n`` for the softmax student from ``W_0 = 0``: exact on discrete instances
     (both tie conventions); elsewhere on coupled samples — each trial draws ``n + 1`` points, trains
-    on the first ``n`` and on all (:func:`~kdverify.solvers.fit_softmax`, certified) and scores both
+    on the first ``n`` and on all (:func:`~kdverify.training.fit_softmax`, certified) and scores both
     on the same :data:`TEST_POINTS` fresh points — falsified only when the lower confidence limit of
     ``E[R_{n+1} − R_n]`` is above 0."""
     n = int(instance["n"])
@@ -300,7 +302,7 @@ def check_multiclass_monotone(instance: Instance, budget: Budget) -> Evidence:
         return tie_aware_comparison(
             lambda ties: (exact_expected_risk(instance, n + 1, ties=ties), exact_expected_risk(instance, n, ties=ties))
         )
-    distribution = build_family(instance.family, instance["family_params"])
+    distribution = family_spec(instance.family).from_json(instance["family_params"])
     rng = np.random.default_rng(int(instance["seed"]))
     w_star = rng.standard_normal((distribution.dim, int(instance["classes"])))
     teacher = SoftmaxTeacher(w_star, float(instance["temperature"]))

@@ -10,16 +10,16 @@ from functools import partial
 import numpy as np
 from hypothesis import strategies as st
 
-from kdverify._validation import FloatArray
+from kdverify._util.linalg import SpanProjector, span_projector
+from kdverify._util.numerics import angle
+from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import EPS, Case, descent_rounding, ratio_evidence
 from kdverify.claims._content import INIT_OFF_SPAN, SPAN_DEFICIENT, TEACHER_AND_INIT
 from kdverify.claims._instances import DATA_FAMILIES, problems
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
-from kdverify.exact import dot, exact_student
-from kdverify.limits import deep_limit, linear_limit
-from kdverify.linalg import SpanProjector, span_projector
-from kdverify.numerics import angle
-from kdverify.solvers import (
+from kdverify.data.exact import dot, exact_student
+from kdverify.data.strategies import deep_architectures
+from kdverify.training import (
     UserTrainer,
     balance_defect,
     balanced_init,
@@ -27,8 +27,8 @@ from kdverify.solvers import (
     small_init,
     train_deep_distilled,
 )
-from kdverify.strategies import deep_architectures
-from kdverify.teacher import Teacher
+from kdverify.training.limits import deep_limit, linear_limit
+from kdverify.training.teacher import Teacher
 
 LinearLimit = Callable[[FloatArray, Teacher, FloatArray], FloatArray]
 DeepLimit = Callable[[FloatArray, Teacher, FloatArray, FloatArray], FloatArray]

@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from hypothesis import strategies as st
 
-from kdverify._validation import FloatArray
-from kdverify.bounds import risk_bound
+from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import numeric_tolerance
 from kdverify.claims._content import BOUND_BELOW_ONE, INIT_WITH_BOUND_BELOW_ONE
 from kdverify.claims._estimates import (
@@ -37,16 +36,17 @@ from kdverify.claims._estimates import (
 from kdverify.claims._instances import DISTRIBUTION_FAMILIES, distribution_of, sized_families
 from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Check, Claim, Evidence, Instance, Mutant, TrainerCheck
-from kdverify.distributions.base import HALF_PI, Family
-from kdverify.distributions.discrete import TIE_CONVENTIONS, Discrete
+from kdverify.data.base import HALF_PI, Family
+from kdverify.data.discrete import TIE_CONVENTIONS, Discrete
 from kdverify.errors import InvalidArgument
-from kdverify.expected import exact_expected_p_angle, exact_expected_risk, student_risks_and_p_angles
-from kdverify.solvers import UserTrainer, fit_user
-from kdverify.stats import BettingSequence, MeanEstimate
-from kdverify.teacher import Teacher
+from kdverify.measure.bounds import risk_bound
+from kdverify.measure.expected import exact_expected_p_angle, exact_expected_risk, student_risks_and_p_angles
+from kdverify.measure.stats import BettingSequence, MeanEstimate
+from kdverify.training import UserTrainer, fit_user
+from kdverify.training.teacher import Teacher
 
 if TYPE_CHECKING:
-    from kdverify.symbolic import RateConstants
+    from kdverify.theory import RateConstants
 
 ExactBound = Callable[[Discrete, int], Fraction]
 NumericBound = Callable[[Family, int], float]
@@ -70,7 +70,7 @@ def bound_check(
     elsewhere the first link per training set and the second by the lower confidence limit of
     ``E p(∠)``, so a bound that is too small is caught even where it still exceeds ``E R_n``.
 
-    ``trainer``: the students are a user's (:class:`~kdverify.solvers.UserTrainer`, from 0), whose
+    ``trainer``: the students are a user's (:class:`~kdverify.training.UserTrainer`, from 0), whose
     risks are estimated by Monte Carlo on every family, against the exact bound where there is one.
     """
 
@@ -165,7 +165,7 @@ def _for_trainer(exact: ExactBound | None, numeric: NumericBound | None) -> Trai
 
 def _mean_below(estimate: MeanEstimate, bound: float, tolerance: float, *, students: str) -> Evidence:
     """``E v ≤ bound`` for values in ``[0, 1]``, falsified only when the lower limit of the mean's
-    betting interval (confidence ``1 − alpha``, :class:`~kdverify.stats.BettingSequence`) exceeds
+    betting interval (confidence ``1 − alpha``, :class:`~kdverify.measure.stats.BettingSequence`) exceeds
     ``bound + tolerance``."""
     return Evidence(
         holds=estimate.lower <= bound + tolerance,
@@ -199,7 +199,7 @@ def _memoised_p(distribution: Family) -> Callable[[np.ndarray], np.ndarray]:
 @lru_cache(maxsize=1024)
 def numeric_risk_bound(distribution: Family, n: int, *, zooms: int = 5) -> float:
     """``min_θ [p(θ) + p(π/2 − θ)^n]`` with the upper confidence limits of ``p`` when estimated
-    (``zooms`` as :func:`~kdverify.bounds.risk_bound`; fewer give a larger, still valid bound).
+    (``zooms`` as :func:`~kdverify.measure.bounds.risk_bound`; fewer give a larger, still valid bound).
     Cached: families are immutable (and built once per parameters)."""
     breakpoints = distribution.breakpoints()
     return risk_bound(_memoised_p(distribution), n, breakpoints=breakpoints, zooms=zooms).value
@@ -241,7 +241,7 @@ def numeric_margin_bound(
 def derived_rate_constants(a: float, b: float) -> RateConstants:
     """``C``, ``n_0`` and the exponent ``κ/λ`` of ``rate-polynomial`` for the Beta-polarised
     family ``(a, b)`` (``κ = b``, ``λ = a``), derived symbolically."""
-    from kdverify.symbolic import rate_polynomial_constants
+    from kdverify.theory import rate_polynomial_constants
 
     return rate_polynomial_constants(a, b)
 

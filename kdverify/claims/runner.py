@@ -19,7 +19,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import ExampleDatabase
 
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
-from kdverify.profiles import Profile
+from kdverify.claims.profiles import Profile
 
 __all__ = [
     "VERDICT_HEADER",

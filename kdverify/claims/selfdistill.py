@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from kdverify.claims._cases import EPS, ratio_evidence
 from kdverify.claims.base import Budget, Claim, Content, Evidence, Instance, Mutant
-from kdverify.solvers.kernel_ridge import expected_test_error, filtered, gram, predictions, rounds, spectral_filter
+from kdverify.training.kernel_ridge import expected_test_error, filtered, gram, predictions, rounds, spectral_filter
 
 KERNEL_FAMILIES = ("linear-kernel", "rbf-kernel")
 LAMBDAS = ("1/4", "1/2", "1", "2", "4")

@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kdverify.claims.base import Budget, Claim, Mutant
+from kdverify.claims.profiles import Profile
 from kdverify.claims.registry import all_claims, get_claim
 from kdverify.claims.runner import search
 from kdverify.claims.suite import budget_for, plan
 from kdverify.errors import InvalidArgument
-from kdverify.profiles import Profile
 
 __all__ = [
     "MutantResult",

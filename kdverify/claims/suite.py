@@ -10,12 +10,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kdverify._util.jsonio import read_json
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.profiles import Profile
 from kdverify.claims.registry import all_claims, get_claim
 from kdverify.claims.runner import SearchResult, search
 from kdverify.errors import CertificateError, InvalidArgument
-from kdverify.jsonio import read_json
-from kdverify.profiles import Profile
 
 __all__ = [
     "Replay",

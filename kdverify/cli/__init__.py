@@ -4,7 +4,7 @@ dispatches and turns kdverify errors into a message and exit status 2."""
 
 from __future__ import annotations
 
-from kdverify._threads import limit_blas_threads
+from kdverify._util.threads import limit_blas_threads
 
 limit_blas_threads()
 

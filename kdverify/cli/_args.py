@@ -10,9 +10,9 @@ import os
 import re
 from pathlib import Path
 
+from kdverify._util.jsonio import ensure_writable
 from kdverify.errors import InvalidArgument
-from kdverify.jsonio import ensure_writable
-from kdverify.solvers import METHODS
+from kdverify.training import METHODS
 
 __all__ = [
     "add_cluster_arguments",

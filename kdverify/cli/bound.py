@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from kdverify.bounds import risk_bound
+from kdverify._util.jsonio import write_json_atomic
+from kdverify._util.progress import ProgressBar
 from kdverify.cli._args import (
     add_family_arguments,
     confidence_level,
@@ -19,10 +20,9 @@ from kdverify.cli._args import (
     writable_file,
 )
 from kdverify.cli._table import format_table
-from kdverify.distributions import Discrete, family_from_params
-from kdverify.expected import estimate_expected_risk, exact_expected_risk
-from kdverify.jsonio import write_json_atomic
-from kdverify.progress import ProgressBar
+from kdverify.data import Discrete, family_from_params
+from kdverify.measure.bounds import risk_bound
+from kdverify.measure.expected import estimate_expected_risk, exact_expected_risk
 
 EXACT_SUPPORT_LIMIT = 16
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kdverify._util.jsonio import write_json_atomic
+from kdverify._util.progress import ProgressBar
 from kdverify.cli._args import (
     add_family_arguments,
     add_method_argument,
@@ -16,13 +18,11 @@ from kdverify.cli._args import (
     sample_sizes,
 )
 from kdverify.cli._table import format_table
-from kdverify.distributions import family_from_params
+from kdverify.data import family_from_params
 from kdverify.experiments.curves import COLUMNS, Curve, CurvePoint, risk_curve
 from kdverify.experiments.files import csv_text, ensure_directory, write_text_atomic
 from kdverify.experiments.plotting import plot_curve, require_matplotlib
 from kdverify.experiments.students import STUDENTS, Training, parse_students
-from kdverify.jsonio import write_json_atomic
-from kdverify.progress import ProgressBar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

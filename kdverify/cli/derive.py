@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kdverify.symbolic import all_derivations, derivation_ids, get_derivation
+from kdverify.theory import all_derivations, derivation_ids, get_derivation
 
 if TYPE_CHECKING:
-    from kdverify.symbolic.core import Derivation
+    from kdverify.theory.core import Derivation
 
 EXIT_UNCONFIRMED = 1
 
@@ -46,7 +46,7 @@ def render_text(derivation: Derivation) -> str:
     # Imported here, not at the top: building the CLI parser must not import sympy.
     import sympy as sp
 
-    from kdverify.symbolic.symbols import readable
+    from kdverify.theory.symbols import readable
 
     report = derivation.check()
     lines = [f"== {derivation.id}: {derivation.title}", "assumptions:"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kdverify.distributions import FAMILIES
+from kdverify.data import FAMILIES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from kdverify._util.progress import ProgressBar
+from kdverify.claims.profiles import PROFILES
 from kdverify.cli._args import add_method_argument, positive_integer
 from kdverify.experiments.paper import EXPERIMENTS, SETTINGS, progress_ticks
 from kdverify.experiments.plotting import require_matplotlib
 from kdverify.experiments.report import scale_for, write_report
-from kdverify.profiles import PROFILES
-from kdverify.progress import ProgressBar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
+from kdverify._util.jsonio import write_json_atomic
+from kdverify._util.progress import ProgressBar
+from kdverify.claims.profiles import PROFILES, get_profile
 from kdverify.claims.selftest import MutantResult, Outcome, PairPower, mutant_cases, pair_powers, run_selftest
 from kdverify.cli._args import positive_integer, writable_file
 from kdverify.cli._table import format_table
-from kdverify.jsonio import write_json_atomic
-from kdverify.profiles import PROFILES, get_profile
-from kdverify.progress import ProgressBar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import FloatArray, positive_int, probability
-from kdverify.bounds import risk_bound
-from kdverify.distributions.base import Family
-from kdverify.distributions.discrete import Discrete
+from kdverify._util.validation import FloatArray, positive_int, probability
+from kdverify.data.base import Family
+from kdverify.data.discrete import Discrete
 from kdverify.errors import InvalidArgument
-from kdverify.expected import p_of_student_angle
 from kdverify.experiments.students import STUDENTS, Training, train_students
-from kdverify.stats import MeanEstimate, betting_mean
+from kdverify.measure.bounds import risk_bound
+from kdverify.measure.expected import p_of_student_angle
+from kdverify.measure.stats import MeanEstimate, betting_mean
 
 __all__ = ["COLUMNS", "Curve", "CurvePoint", "family_bound", "risk_curve", "student_seed"]
 
@@ -55,7 +55,7 @@ class CurvePoint:
     risk bound at ``n`` (and its minimiser ``θ``), the training counts of the batch and the
     training method (``auto`` or ``gd``) that produced the students. On a discrete family (a real
     data set) ``held_out`` is the expected risk on the points each training set did not draw
-    (:meth:`~kdverify.distributions.Discrete.held_out_risk`), else ``None``."""
+    (:meth:`~kdverify.data.Discrete.held_out_risk`), else ``None``."""
 
     n: int
     student: str
@@ -166,7 +166,7 @@ def risk_curve(
 ) -> Curve:
     """Estimate ``E R_n`` for every size in ``sizes`` and every student in ``students``.
 
-    >>> from kdverify.distributions import Isotropic
+    >>> from kdverify.data import Isotropic
     >>> curve = risk_curve(Isotropic(3), [1, 4], students=["distilled"], trials=20)
     >>> [round(p.risk.mean, 3) for p in curve.points][1]
     0.0

@@ -1,6 +1,6 @@
 """Atomic output files of the experiments: text (CSV, Markdown) and PNG figures.
 
-Like :func:`kdverify.jsonio.write_json_atomic`, every file is written to a temporary file in its
+Like :func:`kdverify._util.jsonio.write_json_atomic`, every file is written to a temporary file in its
 directory, synced and renamed over the target, so a reader sees the old file or the new one.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kdverify._util.jsonio import write_atomic
 from kdverify.errors import InvalidArgument
-from kdverify.jsonio import write_atomic
 
 __all__ = ["csv_text", "ensure_directory", "write_atomic", "write_text_atomic"]
 

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from kdverify.errors import InvalidArgument
-from kdverify.stats import MeanEstimate, betting_mean
+from kdverify.measure.stats import MeanEstimate, betting_mean
 
 __all__ = ["Finding", "Verdict", "below", "findings_table", "order", "overall", "paired_increase"]
 

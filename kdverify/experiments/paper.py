@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._validation import positive_int
-from kdverify.distributions import BetaPolarised, Discrete, Family, Margin, from_params
+from kdverify._util.linalg import span_projector
+from kdverify._util.validation import positive_int
+from kdverify.data import BetaPolarised, Discrete, Family, Margin, from_params
 from kdverify.experiments.curves import Curve, CurvePoint, draw_training_sets, risk_curve
 from kdverify.experiments.findings import Finding, below, findings_table, order, overall, paired_increase
 from kdverify.experiments.plotting import (
@@ -38,9 +39,8 @@ from kdverify.experiments.plotting import (
 )
 from kdverify.experiments.plotting import save_figure as save
 from kdverify.experiments.students import Training, distilled_students, train_students
-from kdverify.linalg import span_projector
-from kdverify.stats import MeanEstimate, bernoulli_mean, betting_mean
-from kdverify.symbolic import rate_polynomial_constants
+from kdverify.measure.stats import MeanEstimate, bernoulli_mean, betting_mean
+from kdverify.theory import rate_polynomial_constants
 
 __all__ = [
     "CI_SETTINGS",
@@ -64,7 +64,7 @@ rounding cannot move a risk by this much; a real increase can be smaller and is 
 
 
 FamilyChoice = tuple[str, dict[str, Any]]
-"""A family by registry id and parameters (:func:`~kdverify.distributions.from_params`)."""
+"""A family by registry id and parameters (:func:`~kdverify.data.from_params`)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 from kdverify.errors import MissingDependency
 from kdverify.experiments.curves import Curve
 from kdverify.experiments.files import write_atomic
-from kdverify.stats import MeanEstimate
+from kdverify.measure.stats import MeanEstimate
 
 __all__ = ["Series", "curve_series", "new_figure", "plot_curve", "plot_series", "require_matplotlib", "save_figure"]
 

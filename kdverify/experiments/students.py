@@ -1,20 +1,20 @@
 """Train many students at once: the batch of training sets ``(B, d, n)`` of one experiment point.
 
-Every student kind goes through the training entries of :mod:`kdverify.solvers.train`, with
+Every student kind goes through the training entries of :mod:`kdverify.training.train`, with
 their own certificates; ``Training.method`` (``"auto"``, the default, or ``"gd"``) picks the route
 of the distilled and hard students:
 
-- ``distilled``: :func:`~kdverify.solvers.fit_distilled` — ``auto``: the closed form in
+- ``distilled``: :func:`~kdverify.training.fit_distilled` — ``auto``: the closed form in
   ``w0 + span X``, certified by the a-posteriori certificate of gradient descent; ``gd``: batched
   gradient descent to that certificate (default ``rtol = 1e-9``) in cache-sized chunks. Either way
-  the trials the certificate refuses are finished by :func:`~kdverify.solvers.newton_refine` in
+  the trials the certificate refuses are finished by :func:`~kdverify.training.newton_refine` in
   one batched call (same limit, same certificate, THEORY.md §6c) and counted;
-- ``hard``: :func:`~kdverify.solvers.fit_hard_label` — ``auto``: the max-margin direction
-  (:func:`~kdverify.solvers.max_margin`), the limit direction of hard-label gradient descent,
+- ``hard``: :func:`~kdverify.training.fit_hard_label` — ``auto``: the max-margin direction
+  (:func:`~kdverify.training.max_margin`), the limit direction of hard-label gradient descent,
   certified by its KKT residuals; ``gd``: hard-label gradient descent for ``hard_iterations`` steps;
-- ``hard-gd``: batched :func:`~kdverify.solvers.hard_label_descent` for a fixed budget of steps
+- ``hard-gd``: batched :func:`~kdverify.training.hard_label_descent` for a fixed budget of steps
   (the hard-label loss has no minimiser, so there is no tolerance to reach), whatever the method;
-- ``deep`` / ``deep-balanced``: :func:`~kdverify.solvers.fit_deep` (deep gradient descent under
+- ``deep`` / ``deep-balanced``: :func:`~kdverify.training.fit_deep` (deep gradient descent under
   either method) from a small or a balanced initialisation, one problem at a time (the deep
   solver has no batched form).
 """
@@ -25,15 +25,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kdverify._validation import FloatArray, positive_float, positive_int
+from kdverify._util.validation import FloatArray, positive_float, positive_int
 from kdverify.errors import InvalidArgument
-from kdverify.solvers import (
+from kdverify.training import (
     METHODS,
     fit_deep,
     fit_distilled,
     fit_hard_label,
 )
-from kdverify.teacher import Teacher
+from kdverify.training.teacher import Teacher
 
 __all__ = ["STUDENTS", "TrainedStudents", "Training", "parse_students", "train_students"]
 
@@ -131,7 +131,7 @@ def parse_students(text: str) -> tuple[str, ...]:
 def distilled_students(
     data: FloatArray, teacher: Teacher, training: Training, w0: FloatArray | None = None
 ) -> TrainedStudents:
-    """:func:`~kdverify.solvers.fit_distilled` with ``training.method`` (module docstring)."""
+    """:func:`~kdverify.training.fit_distilled` with ``training.method`` (module docstring)."""
     result = fit_distilled(
         data, teacher, w0, method=training.method, max_iter=training.max_iter, check_every=training.check_every
     )
@@ -162,7 +162,7 @@ def deep_students(
     data: FloatArray, teacher: Teacher, training: Training, *, balanced: bool, rng: np.random.Generator
 ) -> TrainedStudents:
     """Deep linear students from a fresh small (or balanced) initialisation per training set
-    (:func:`~kdverify.solvers.fit_deep`, gradient descent under either method)."""
+    (:func:`~kdverify.training.fit_deep`, gradient descent under either method)."""
     result = fit_deep(
         data,
         teacher,
