@@ -17,7 +17,7 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from kdverify.claims.suite import certificate_directory, replay
+from kdverify.claims.certificates import certificate_directory, replay
 
 CERTIFICATES = sorted(certificate_directory().glob("*.json"))
 EXACT_DISCRETE = [

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from kdverify._util.linalg import span_projector
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.certificates import replay
 from kdverify.claims.profiles import get_profile
 from kdverify.claims.registry import CLAIM_IDS, all_claims, get_claim
-from kdverify.claims.runner import certificate_payload, search
-from kdverify.claims.suite import replay
+from kdverify.claims.runner import search
 from kdverify.cli import main
 from kdverify.data.strategies import data_sets, initialisations, teachers
 from kdverify.errors import CertificateError, InvalidArgument, NotConverged
@@ -108,7 +108,7 @@ def certificate() -> dict:
     """A counterexample the ci profile finds to the open claim temperature-monotone."""
     result = search(get_claim("temperature-monotone"), "generic", CI, budget=Budget())
     assert result.verdict == "falsified"
-    return json.loads(json.dumps(certificate_payload(result)))
+    return json.loads(json.dumps(result.certificate()))
 
 
 class TestCertificates:

@@ -26,7 +26,8 @@ import pytest
 
 from kdverify.claims.base import Evidence, Instance
 from kdverify.claims.registry import get_claim
-from kdverify.claims.runner import SearchResult, verdict_rows
+from kdverify.claims.runner import SearchResult
+from kdverify.cli._table import verdict_rows
 
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
 

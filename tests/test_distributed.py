@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from kdverify.claims.certificates import stored_certificate
 from kdverify.claims.databases import open_database
 from kdverify.claims.runner import database_key
-from kdverify.claims.suite import stored_certificate
 from kdverify.cli import main
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")

@@ -15,7 +15,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from kdverify.data import exact
 from kdverify._util.linalg import span_projector
 from kdverify._util.numerics import binary_entropy, sigmoid
 from kdverify.data import (
@@ -25,6 +24,7 @@ from kdverify.data import (
     GaussianMixture,
     Isotropic,
     Margin,
+    exact,
     family_from_params,
 )
 from kdverify.errors import InvalidArgument, NotConverged

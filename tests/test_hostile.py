@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kdverify.data import exact
 from kdverify._util.jsonio import ensure_writable, read_json, write_json_atomic
 from kdverify._util.linalg import span_projector
 from kdverify.cli import main
@@ -27,6 +26,7 @@ from kdverify.data import (
     Isotropic,
     Margin,
     RealData,
+    exact,
     family_from_params,
     from_params,
 )
@@ -425,7 +425,7 @@ def test_nan_student_propagates_through_losses_and_certificate() -> None:
 )
 def test_malformed_certificate_is_rejected(tmp_path: Path, content: str, fragment: str) -> None:
     """Certificates are read with CertificateError (or the claim registry's InvalidArgument)."""
-    from kdverify.claims.suite import load_certificate, replay
+    from kdverify.claims.certificates import load_certificate, replay
 
     path = tmp_path / "certificate.json"
     path.write_text(content, encoding="utf-8")

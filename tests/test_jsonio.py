@@ -11,7 +11,7 @@ import pytest
 
 from kdverify import __version__
 from kdverify._util.jsonio import FORMAT_VERSION, ensure_writable, read_json, stamped, write_atomic, write_json_atomic
-from kdverify.claims.suite import certificate_directory, load_certificate
+from kdverify.claims.certificates import certificate_directory, load_certificate
 from kdverify.errors import CertificateError, InvalidArgument
 
 

@@ -14,9 +14,9 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kdverify.claims.certificates import certificate_directory, replay
 from kdverify.claims.registry import get_claim
-from kdverify.claims.runner import verdict_rows
-from kdverify.claims.suite import certificate_directory, replay
+from kdverify.cli._table import verdict_rows
 from kdverify.errors import InvalidArgument
 from kdverify.theory import get_derivation
 from kdverify.training.kernel_ridge import (

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kdverify.claims.certificates import certificate_directory
 from kdverify.claims.registry import all_claims
-from kdverify.claims.suite import certificate_directory
 from kdverify.cli.list_claims import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -159,6 +159,13 @@ class Evidence:
             }
         )
 
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> Evidence:
+        """Inverse of :meth:`to_json` for what a result needs: the sides come back as Fractions
+        where they were exact rationals (``"p/q"``), so slacks and summaries read as before."""
+        sides = {side: _exact_side(payload[side]) for side in ("lhs", "rhs")}
+        return cls(**{**payload, **sides})
+
     def summary(self) -> str:
         """A short human-readable line: ``lhs relation rhs (tol …)``."""
         text = f"{_short(self.lhs)} {self.relation} {_short(self.rhs)}"
@@ -167,6 +174,16 @@ class Evidence:
         if self.interval is not None:
             text += f" [{self.interval['lower']:.3g}, {self.interval['upper']:.3g}]"
         return text
+
+
+def _exact_side(value: Any) -> Any:
+    """A side of the evidence as read from JSON: rational strings ``"p/q"`` become Fractions again."""
+    if isinstance(value, str) and "/" in value:
+        try:
+            return Fraction(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _short(value: Any) -> str:

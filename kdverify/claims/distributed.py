@@ -39,7 +39,7 @@ from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.databases import open_database
 from kdverify.claims.profiles import Profile
 from kdverify.claims.registry import get_claim
-from kdverify.claims.runner import SearchResult, evidence_from_json, relative_slack, search
+from kdverify.claims.runner import SearchResult, relative_slack, search
 from kdverify.errors import ClusterUnavailable, MissingDependency
 
 try:
@@ -196,7 +196,7 @@ def merge(claim: Claim, family: str, budget: Budget, outcomes: Sequence[dict[str
         result.informative += outcome["informative"]
         result.undecided += outcome["undecided"]
         result.seconds += outcome["seconds"]
-        shown = outcome["shown"] and evidence_from_json(outcome["shown"])
+        shown = outcome["shown"] and Evidence.from_json(outcome["shown"])
         if shown and (result.shown is None or relative_slack(shown) < relative_slack(result.shown)):
             result.shown = shown
         if result.verdict == "holds" and outcome["verdict"] in ("falsified", "error"):
@@ -204,7 +204,7 @@ def merge(claim: Claim, family: str, budget: Budget, outcomes: Sequence[dict[str
             if outcome["counterexample"] is not None:
                 result.counterexample = Instance.from_json(outcome["counterexample"])
             if outcome["evidence"] is not None:
-                result.evidence = evidence_from_json(outcome["evidence"])
+                result.evidence = Evidence.from_json(outcome["evidence"])
     result.settle()
     return result
 
@@ -309,7 +309,7 @@ def search_pairs(
         if unit.shard <= chosen.get(pair, unit.shard):
             chosen[pair] = unit.shard
             if on_violation is not None:
-                instance, evidence = Instance.from_json(message["instance"]), evidence_from_json(message["evidence"])
+                instance, evidence = Instance.from_json(message["instance"]), Evidence.from_json(message["evidence"])
                 on_violation(claims[unit.claim], unit.family, instance, evidence)
 
     def settle(claim: Claim, family: str) -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from hypothesis import Phase, given
@@ -19,18 +18,15 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import ExampleDatabase
 
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.certificates import make_certificate
 from kdverify.claims.profiles import Profile
 
 __all__ = [
-    "VERDICT_HEADER",
     "SearchResult",
     "Violation",
     "database_key",
-    "evidence_from_json",
-    "make_certificate",
     "search",
     "slack",
-    "verdict_rows",
 ]
 
 Verdict = str  # "holds" | "falsified" | "error"
@@ -94,6 +90,12 @@ class SearchResult:
         if self.verdict == "holds" and self.informative == 0:
             self.verdict = "vacuous"
 
+    def certificate(self) -> dict[str, Any]:
+        """The search's counterexample as a certificate (:func:`~kdverify.claims.certificates.make_certificate`)."""
+        if self.counterexample is None or self.evidence is None:
+            raise ValueError(f"{self.claim.id} on {self.family} has no counterexample to certify")
+        return make_certificate(self.claim, self.family, self.counterexample, self.evidence, self.budget)
+
     def to_json(self, *, timings: bool = True) -> dict[str, Any]:
         """The entry of ``check --json``: ``{"id", "status", "family", "verdict", ...}``;
         ``timings=False`` writes ``"seconds": null``, so equal runs give byte-identical JSON."""
@@ -112,7 +114,7 @@ class SearchResult:
             "budget": self.budget.to_json(),
             "evidence": None if shown is None else shown.to_json(),
             "detectable_effect": None if shown is None else detectable_effect(shown),
-            "certificate": certificate_payload(self) if self.verdict == "falsified" else None,
+            "certificate": self.certificate() if self.verdict == "falsified" else None,
             "error": self.error,
             "error_instance": self.counterexample.to_json()
             if self.verdict == "error" and self.counterexample
@@ -120,90 +122,9 @@ class SearchResult:
         }
 
 
-VERDICT_HEADER = ("claim", "status", "family", "verdict", "informative", "evidence", "detects")
-
-
-def verdict_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
-    """Rows of the verdict table (columns :data:`VERDICT_HEADER`) from ``check --json`` entries
-    (:meth:`SearchResult.to_json`). Open claims that survive read "no counterexample", not "holds";
-    existence claims (``quantifier`` "exists") read "witness found" or "no witness";
-    ``informative`` is informative examples / decided examples; ``detects`` the smallest violation a
-    statistical check could have seen (its interval's width), empty for exact and deterministic ones."""
-    rows = []
-    for entry in entries:
-        verdict = entry["verdict"]
-        if entry.get("quantifier") == "exists":  # searched as its negation: a violation is a witness
-            verdict = {"falsified": "witness found", "holds": "no witness"}.get(verdict, verdict)
-        elif verdict == "holds" and entry["status"] == "open":
-            verdict = "no counterexample"
-        evidence = entry["evidence"]
-        if evidence:
-            shown = evidence_from_json(evidence).summary()
-            if evidence.get("tie_free") is False:
-                shown += " (depends on ties)"
-        else:
-            shown = entry["error"] or ""
-        effect = entry.get("detectable_effect")
-        rows.append(
-            [
-                entry["id"],
-                entry["status"],
-                entry["family"],
-                verdict,
-                f"{entry['informative']}/{entry['examples']}",
-                shown,
-                "" if effect is None else f"{effect:.2g}",
-            ]
-        )
-    return rows
-
-
-def evidence_from_json(payload: Mapping[str, Any]) -> Evidence:
-    """Inverse of :meth:`Evidence.to_json` for what a result needs: the sides come back as
-    Fractions where they were exact rationals, so slacks and summaries read as before."""
-    sides = {side: _exact_side(payload[side]) for side in ("lhs", "rhs")}
-    return Evidence(**{**payload, **sides})
-
-
-def _exact_side(value: Any) -> Any:
-    """A side of the evidence as read from JSON: rational strings ``"p/q"`` become Fractions again."""
-    if isinstance(value, str) and "/" in value:
-        try:
-            return Fraction(value)
-        except ValueError:
-            return value
-    return value
-
-
 def database_key(claim_id: str, family: str) -> bytes:
     """The hypothesis example-database key of one (claim, family) search."""
     return f"kdverify:{claim_id}:{family}".encode()
-
-
-def certificate_payload(result: SearchResult) -> dict[str, Any]:
-    """The search's counterexample as a certificate (see :func:`make_certificate`)."""
-    if result.counterexample is None or result.evidence is None:
-        raise ValueError(f"{result.claim.id} on {result.family} has no counterexample to certify")
-    return make_certificate(result.claim, result.family, result.counterexample, result.evidence, result.budget)
-
-
-def make_certificate(
-    claim: Claim, family: str, instance: Instance, evidence: Evidence, budget: Budget
-) -> dict[str, Any]:
-    """``{"claim", "family", "exact", "tie_free", "instance", "evidence", "budget"}``: everything a
-    replay needs, and whether the violation survives counting ``sign(0)`` as correct
-    (:attr:`Evidence.tie_free`; ``None`` where ties do not apply)."""
-    instance_json = instance.to_json()
-    instance_json.pop("family")
-    return {
-        "claim": claim.id,
-        "family": family,
-        "exact": evidence.exact,
-        "tie_free": evidence.tie_free,
-        "instance": instance_json,
-        "evidence": evidence.to_json(),
-        "budget": budget.to_json(),
-    }
 
 
 def slack(evidence: Evidence) -> float:

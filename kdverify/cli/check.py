@@ -9,11 +9,11 @@ from kdverify._util.jsonio import write_json_atomic
 from kdverify._util.progress import ProgressBar
 from kdverify.claims.base import Claim
 from kdverify.claims.profiles import PROFILES, Profile, get_profile
-from kdverify.claims.runner import VERDICT_HEADER, SearchResult, verdict_rows
+from kdverify.claims.runner import SearchResult
 from kdverify.claims.suite import budget_for, plan, replayed
 from kdverify.claims.suite import run as run_suite
 from kdverify.cli._args import add_cluster_arguments, writable_file
-from kdverify.cli._table import format_table
+from kdverify.cli._table import VERDICT_HEADER, format_table, verdict_rows
 
 EXIT_FALSIFIED = 1
 

@@ -21,11 +21,12 @@ from typing import Any
 from kdverify._util.jsonio import write_json_atomic
 from kdverify._util.progress import ProgressBar
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
+from kdverify.claims.certificates import certificate_name, make_certificate
 from kdverify.claims.databases import check_database, open_database
 from kdverify.claims.profiles import Profile, get_profile
 from kdverify.claims.registry import get_claim
-from kdverify.claims.runner import SearchResult, database_key, make_certificate, search
-from kdverify.claims.suite import budget_for, certificate_name, plan
+from kdverify.claims.runner import SearchResult, database_key, search
+from kdverify.claims.suite import budget_for, plan
 from kdverify.cli._args import add_cluster_arguments, positive_float, positive_integer, writable_file
 
 EXIT_INTERRUPTED = 130

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kdverify.claims.suite import load_certificate, replay
+from kdverify.claims.certificates import load_certificate, replay
 
 TIE_DEPENDENCE = {
     True: "violation under both tie conventions (sign(0) counted as wrong, as in THEORY.md §1, or as correct)",

@@ -18,8 +18,8 @@ from typing import Any
 
 from kdverify._util.jsonio import read_json, write_json_atomic
 from kdverify.claims.profiles import get_profile
-from kdverify.claims.runner import VERDICT_HEADER, verdict_rows
 from kdverify.claims.suite import plan
+from kdverify.cli._table import VERDICT_HEADER, verdict_rows
 from kdverify.errors import InvalidArgument
 from kdverify.experiments.files import ensure_directory, write_text_atomic
 from kdverify.experiments.paper import EXPERIMENTS, SETTINGS, Scale, Section, markdown_table

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import pytest
 
 from kdverify.claims.base import Budget, Claim
+from kdverify.claims.certificates import certificate_name, replay, stored_certificate
 from kdverify.claims.profiles import current_profile
 from kdverify.claims.registry import all_claims, claims_in_group, get_claim
-from kdverify.claims.runner import SearchResult, certificate_payload, search
-from kdverify.claims.suite import budget_for, certificate_name, replay, stored_certificate
+from kdverify.claims.runner import SearchResult, search
+from kdverify.claims.suite import budget_for
 from kdverify.errors import InvalidArgument, MissingDependency
 from kdverify.training.train import Fit, UserTrainer
 
@@ -110,7 +111,7 @@ class ClaimCase:
                 + json.dumps(result.to_json().get("error_instance"), indent=1)
             )
         if result.verdict == "falsified":
-            certificate = json.dumps(certificate_payload(result), indent=1, sort_keys=True)
+            certificate = json.dumps(result.certificate(), indent=1, sort_keys=True)
             if self.trainer is not None:
                 shown = result.evidence.summary() if result.evidence else ""
                 raise AssertionError(f"TRAINER FAILS: {subject}: {shown}\n{certificate}")
@@ -118,7 +119,7 @@ class ClaimCase:
                 raise AssertionError(f"THEOREM FALSIFIED: {subject}\n{certificate}")
             # A new counterexample to an open claim fails the run until it is stored: the verdict of
             # an open claim is a measured fact of the repository, so a change in it must be seen.
-            outcome = replay(certificate_payload(result))
+            outcome = replay(result.certificate())
             replays = "it replays on its own" if outcome.valid else f"but it does NOT replay: {outcome.reason}"
             raise AssertionError(
                 f"NEW COUNTEREXAMPLE to the open claim {subject} ({replays}). Store it: save the "
