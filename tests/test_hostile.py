@@ -527,7 +527,7 @@ CLI_CASES = [
     ("curve-trials-zero", ["curve", "--family", "isotropic", "--n", "3", "--trials", "0"], "'0' must be >= 1"),
     ("curve-unknown-family", ["curve", "--family", "nofam", "--n", "3", "--trials", "5"], "unknown family 'nofam'"),
     ("curve-out-under-a-file", ["curve", "--family", "isotropic", "--n", "3", "--trials", "5", "--out", "{file}/x"],
-     "--out="),
+     "is a file, not a directory"),
     ("selftest-unknown-profile", ["selftest", "--profile", "bogus"], "invalid choice: 'bogus'"),
     ("derive-unknown", ["derive", "nope"], "derivation id='nope' is unknown"),
     ("list-unknown-option", ["list", "--bogus"], "unrecognized arguments"),

@@ -17,15 +17,24 @@ from typing import Any, BinaryIO
 from kdverify import __version__
 from kdverify.errors import CertificateError, InvalidArgument
 
-__all__ = ["FORMAT_VERSION", "ensure_writable", "read_json", "stamped", "write_atomic", "write_json_atomic"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ensure_directory",
+    "ensure_writable",
+    "read_json",
+    "stamped",
+    "write_atomic",
+    "write_json_atomic",
+]
 
 FORMAT_VERSION = 1
 """The version of kdverify's JSON formats (README, "File formats"); raised when a field changes meaning."""
 
 
-def _cannot_write(target: Path, error: OSError) -> InvalidArgument:
-    """The error for an unwritable ``target``, naming a file that stands where a directory must."""
-    blocker = next((parent for parent in target.parents if parent.exists() and not parent.is_dir()), None)
+def _cannot_write(target: Path, directory: Path, error: OSError) -> InvalidArgument:
+    """The error for ``target`` when ``directory`` cannot take new files, naming a file that
+    stands where a directory must."""
+    blocker = next((path for path in (directory, *directory.parents) if path.exists() and not path.is_dir()), None)
     reason = f"{blocker} is a file, not a directory" if blocker else (error.strerror or str(error))
     return InvalidArgument(f"cannot write {target}: {reason}")
 
@@ -34,14 +43,26 @@ def ensure_writable(path: str | os.PathLike[str]) -> Path:
     """Create the directory of ``path`` and check that a file can be created in it, so that a long
     run fails at its start rather than after its work when its output cannot be written."""
     target = Path(path)
+    _probe(target, target.parent)
+    return target
+
+
+def ensure_directory(path: str | os.PathLike[str]) -> Path:
+    """Create the directory ``path`` (and parents) and check that files can be created in it."""
+    directory = Path(path)
+    _probe(directory, directory)
+    return directory
+
+
+def _probe(target: Path, directory: Path) -> None:
+    """Create ``directory`` and a temporary file in it; the error names ``target``."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".probe")
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".probe")
         os.close(handle)
         Path(probe).unlink()
     except OSError as error:
-        raise _cannot_write(target, error) from None
-    return target
+        raise _cannot_write(target, directory, error) from None
 
 
 def _new_file_mode() -> int:
@@ -69,7 +90,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError as error:
-        raise _cannot_write(target, error) from None
+        raise _cannot_write(target, target.parent, error) from None
     return target
 
 

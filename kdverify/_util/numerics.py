@@ -9,6 +9,7 @@ from scipy import special
 FloatArray = NDArray[np.float64]
 
 __all__ = [
+    "HALF_PI",
     "angle",
     "binary_entropy",
     "boundary_angles",
@@ -17,6 +18,9 @@ __all__ = [
     "sigmoid_prime",
     "softplus",
 ]
+
+HALF_PI = np.pi / 2
+"""π/2: the angle at which a student is orthogonal to the teacher (every angle here lies in [0, π])."""
 
 
 def sigmoid(z: ArrayLike) -> FloatArray:

@@ -34,7 +34,7 @@ class Undecided(Exception):
 DESCENT_STEPS = 20_000
 
 
-class TrainedStudents:
+class CertifiedTrainer:
     """Students certified to a ``1e-9`` relative tolerance by
     :func:`kdverify.training.fit_distilled` with ``method`` (``"auto"``: closed form then Newton;
     ``"gd"``: batched gradient descent then Newton); :class:`Undecided` if any trial is still

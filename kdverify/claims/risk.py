@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from hypothesis import strategies as st
 
+from kdverify._util.numerics import HALF_PI
 from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import numeric_tolerance
 from kdverify.claims._content import BOUND_BELOW_ONE, INIT_WITH_BOUND_BELOW_ONE
 from kdverify.claims._estimates import (
+    CertifiedTrainer,
     Student,
-    TrainedStudents,
     Undecided,
     closed_form_students,
     exact_margin_bound,
@@ -36,7 +37,7 @@ from kdverify.claims._estimates import (
 from kdverify.claims._instances import DISTRIBUTION_FAMILIES, distribution_of, sized_families
 from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Check, Claim, Evidence, Instance, Mutant, TrainerCheck
-from kdverify.data.base import HALF_PI, Family
+from kdverify.data.base import Family
 from kdverify.data.discrete import TIE_CONVENTIONS, Discrete
 from kdverify.errors import InvalidArgument
 from kdverify.measure.bounds import risk_bound
@@ -99,9 +100,9 @@ def bound_check(
             value = numeric_bound(distribution, n)
         else:
             return Evidence(None, "no numeric form of the bound", "<=", "bound")
-        trained = student or (trainer_students(trainer) if trainer else TrainedStudents(budget))
+        trained = student or (trainer_students(trainer) if trainer else CertifiedTrainer(budget))
         tolerance = numeric_tolerance(distribution, n + 1)
-        students = trained.describe() if isinstance(trained, TrainedStudents) else "closed form"
+        students = trained.describe() if isinstance(trained, CertifiedTrainer) else "closed form"
         if trainer is not None:
             students = f"user trainer {trainer.name}, promised ‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)"
         rng = np.random.default_rng(int(instance["seed"]))

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from kdverify._util.jsonio import ensure_writable
+from kdverify._util.jsonio import ensure_directory, ensure_writable
 from kdverify.errors import InvalidArgument
 from kdverify.training import METHODS
 
@@ -102,7 +102,10 @@ def writable_file(text: str) -> Path:
 
 def writable_directory(text: str) -> Path:
     """An output directory, created if needed, that accepts new files (checked as ``writable_file``)."""
-    return writable_file(str(Path(text) / ".kdverify-write-check")).parent
+    try:
+        return ensure_directory(text)
+    except InvalidArgument as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def param_pair(text: str) -> tuple[str, str]:

@@ -20,11 +20,9 @@ from kdverify.cli._args import (
     writable_file,
 )
 from kdverify.cli._table import format_table
-from kdverify.data import Discrete, family_from_params
+from kdverify.data import family_from_params
 from kdverify.measure.bounds import risk_bound
-from kdverify.measure.expected import estimate_expected_risk, exact_expected_risk
-
-EXACT_SUPPORT_LIMIT = 16
+from kdverify.measure.expected import expected_risk
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,14 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _estimate(family, n: int, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, object]:
-    """Exact ``E R_n`` on small rational discrete families, a Monte Carlo estimate otherwise."""
-    if isinstance(family, Discrete) and family.is_exact and family.support_size <= EXACT_SUPPORT_LIMIT:
-        value = exact_expected_risk(family, n, temperature=Fraction(args.temperature))
-        return {"expected_risk": str(value), "expected_risk_float": float(value), "method": "exact"}
-    estimate = estimate_expected_risk(
+    """``E R_n`` as a JSON row: exact on small rational discrete families, estimated otherwise."""
+    value = expected_risk(
         family, n, trials=args.trials, rng=rng, temperature=args.temperature, confidence=args.confidence
     )
-    return {"expected_risk": estimate.mean, "lower": estimate.lower, "upper": estimate.upper, "method": estimate.method}
+    if isinstance(value, Fraction):
+        return {"expected_risk": str(value), "expected_risk_float": float(value), "method": "exact"}
+    return {"expected_risk": value.mean, "lower": value.lower, "upper": value.upper, "method": value.method}
 
 
 def run(args: argparse.Namespace) -> int:

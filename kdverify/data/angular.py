@@ -23,9 +23,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import integrate, special
 
+from kdverify._util.numerics import HALF_PI
 from kdverify._util.validation import FloatArray, as_generator, positive_float, positive_int, real_number
 from kdverify.data._radial import check_radius, radial_factor, radii
-from kdverify.data.base import HALF_PI, Family, as_angles, default_teacher
+from kdverify.data.base import Family, as_angles, default_teacher
 from kdverify.errors import InvalidArgument, NotConverged
 
 __all__ = ["AngleLaw", "AngularFamily", "BetaPolarised", "Margin", "ScaledBeta"]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kdverify._util.numerics import angle
+from kdverify._util.numerics import HALF_PI, angle
 from kdverify._util.validation import (
     FloatArray,
     as_float_array,
@@ -26,9 +26,8 @@ from kdverify._util.validation import (
 from kdverify.errors import InvalidArgument
 from kdverify.training.teacher import Teacher
 
-__all__ = ["HALF_PI", "Family", "as_angles", "default_teacher"]
+__all__ = ["Family", "as_angles", "default_teacher"]
 
-HALF_PI = np.pi / 2
 MAX_SAMPLE_FLOATS = 2**28
 MAX_DIM = 100_000
 

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from kdverify._util.numerics import angle
+from kdverify._util.numerics import HALF_PI, angle
 from kdverify._util.validation import (
     FloatArray,
     as_float_array,
@@ -42,7 +42,7 @@ from kdverify._util.validation import (
     unit_scaled,
 )
 from kdverify.data._quadform import cone_probabilities
-from kdverify.data.base import HALF_PI, Family, as_angles, default_teacher
+from kdverify.data.base import Family, as_angles, default_teacher
 from kdverify.data.discrete import _rational_weights
 from kdverify.data.exact import is_float_free
 from kdverify.errors import InvalidArgument

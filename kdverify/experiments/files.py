@@ -13,22 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kdverify._util.jsonio import write_atomic
-from kdverify.errors import InvalidArgument
+from kdverify._util.jsonio import ensure_directory, write_atomic
 
 __all__ = ["csv_text", "ensure_directory", "write_atomic", "write_text_atomic"]
-
-
-def ensure_directory(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` (and parents) and check it is writable; a clear error otherwise."""
-    directory = Path(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InvalidArgument(f"--out={str(path)!r} cannot be created: {error.strerror or error}") from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise InvalidArgument(f"--out={str(path)!r} is not a writable directory.")
-    return directory
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

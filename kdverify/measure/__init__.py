@@ -8,6 +8,7 @@ from kdverify.measure.expected import (
     estimate_expected_risk,
     exact_expected_p_angle,
     exact_expected_risk,
+    expected_risk,
 )
 from kdverify.measure.stats import BettingSequence, MeanEstimate, betting_mean, bonferroni, clopper_pearson
 
@@ -22,5 +23,6 @@ __all__ = [
     "estimate_expected_risk",
     "exact_expected_p_angle",
     "exact_expected_risk",
+    "expected_risk",
     "risk_bound",
 ]

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from kdverify._util.numerics import HALF_PI
 from kdverify._util.validation import FloatArray, as_real_array, positive_int
 from kdverify.errors import InvalidArgument
 
 __all__ = ["BoundValue", "risk_bound"]
 
-HALF_PI = np.pi / 2
 MAX_GRID_SIZE = 1_000_001
 MAX_ZOOMS = 64
 GeometryFunction = Callable[[FloatArray], FloatArray]

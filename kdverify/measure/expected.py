@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from kdverify._util.numerics import HALF_PI
 from kdverify._util.validation import FloatArray, as_generator, as_vector, positive_int
-from kdverify.data.base import HALF_PI, Family
+from kdverify.data.base import Family
 from kdverify.data.discrete import Discrete, Ties
 from kdverify.data.exact import (
     RationalSpan,
@@ -41,6 +42,7 @@ from kdverify.training.limits import linear_limit
 from kdverify.training.teacher import Teacher
 
 __all__ = [
+    "EXACT_SUPPORT",
     "MAX_DRAWS",
     "MAX_SET_FLOATS",
     "MAX_SUPPORT",
@@ -48,6 +50,7 @@ __all__ = [
     "estimate_expected_risk",
     "exact_expected_p_angle",
     "exact_expected_risk",
+    "expected_risk",
     "p_of_student_angle",
     "span_expectation",
     "student_risks_and_p_angles",
@@ -55,6 +58,8 @@ __all__ = [
 
 MAX_SUPPORT = 20
 """Largest support size for the exact sums: they visit all ``2^m`` subsets."""
+EXACT_SUPPORT = 16
+"""Largest support for which :func:`expected_risk` sums exactly (2^16 subsets: well under a second)."""
 MAX_SET_FLOATS = 2**27
 """Largest training set of a Monte Carlo estimate, in coordinates ``n·d`` (1 GiB)."""
 MAX_DRAWS = 2**33
@@ -336,3 +341,20 @@ def estimate_expected_p_angle(
         batch_size=batch_size,
     )
     return betting_mean(values, confidence=confidence)
+
+
+def expected_risk(
+    family: Family,
+    n: int,
+    *,
+    trials: int,
+    rng: np.random.Generator,
+    temperature: float = 1.0,
+    confidence: float = 0.95,
+) -> Fraction | MeanEstimate:
+    """``E R_n`` of the distilled student from 0: exact (a Fraction) on a rational discrete family
+    with at most :data:`EXACT_SUPPORT` points, otherwise a Monte Carlo estimate over ``trials``
+    training sets with its confidence interval. The one place that chooses between the two."""
+    if isinstance(family, Discrete) and family.is_exact and family.support_size <= EXACT_SUPPORT:
+        return Fraction(exact_expected_risk(family, n, temperature=Fraction(temperature)))
+    return estimate_expected_risk(family, n, trials=trials, rng=rng, temperature=temperature, confidence=confidence)

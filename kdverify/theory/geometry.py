@@ -13,13 +13,13 @@ import sympy as sp
 
 from kdverify.theory.core import Derivation, Derived, FunctionSpec, Identity, Reducer, Step
 from kdverify.theory.reduce import quadrant_reducer
+from kdverify.theory.symbols import HALF_PI
 
 __all__ = ["BETA_PARAMETERS", "DERIVATIONS", "ISOTROPIC_DIMENSIONS", "MARGIN_PARAMETERS"]
 
 THETA = sp.Symbol("theta", positive=True)
 GAMMA = sp.Symbol("gamma", positive=True)
 MARGIN = sp.Symbol("theta_m", positive=True)
-HALF_PI = sp.pi / 2
 ISOTROPIC_DIMENSIONS = (2, 3, 4, 5)
 BETA_PARAMETERS = tuple((a, b) for a in (1, 2, 3) for b in (1, 2, 3))
 MARGIN_PARAMETERS = ((1, 1), (2, 3))

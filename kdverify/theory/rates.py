@@ -36,10 +36,10 @@ from kdverify.errors import InvalidArgument
 from kdverify.theory.core import Derivation, Derived, FunctionSpec, Identity, Step
 from kdverify.theory.geometry import DERIVATIONS as GEOMETRY
 from kdverify.theory.geometry import MARGIN, MARGIN_PARAMETERS, THETA
+from kdverify.theory.symbols import HALF_PI
 
 __all__ = ["DERIVATIONS", "RateConstants", "rate_polynomial_constants"]
 
-HALF_PI = sp.pi / 2
 N = sp.Symbol("n", positive=True)
 P = sp.Function("p")
 

@@ -9,6 +9,7 @@ from typing import Any
 import sympy as sp
 
 __all__ = [
+    "HALF_PI",
     "as_rows",
     "gradient",
     "logistic_loss",
@@ -20,6 +21,8 @@ __all__ = [
     "span_projector",
     "vector_symbols",
 ]
+
+HALF_PI = sp.pi / 2
 
 
 def sigmoid(z: sp.Expr) -> sp.Expr:
