@@ -39,7 +39,7 @@ from kdverify._util.linalg import SpanProjector, span_projector
 from kdverify._util.numerics import sigmoid, sigmoid_prime
 from kdverify._util.validation import FloatArray, as_data, as_float_array, positive_int, probability
 from kdverify.errors import InvalidArgument
-from kdverify.training._common import EPS, Certificate, Problem, prepare, resolve_tolerance, take, unbatch
+from kdverify.training._common import EPS, Certificate, Problem, prepare, resolve_tolerance, take
 from kdverify.training.descent import descend
 from kdverify.training.limits import _gamma
 from kdverify.training.teacher import Teacher
@@ -298,14 +298,14 @@ def fit_mixed(
         w[b], bound[b], steps = _newton(certifier.take(np.array([b])), w[b], float(tolerance[b]), newton_iter)
         converged[b], iterations[b] = bound[b] <= tolerance[b], iterations[b] + steps
         labels[b] = NEWTON if method == "auto" else GRADIENT_DESCENT + " + " + NEWTON
-    single = problem.single
-    return TrainingResult(
-        w=unbatch(w, single),
-        bound=unbatch(bound, single),
-        tol=unbatch(tolerance, single),
-        converged=unbatch(converged, single),
-        method=unbatch(labels.astype(str), single),
-        iterations=unbatch(iterations, single),
+    return TrainingResult.from_batch(
+        w=w,
+        bound=bound,
+        tol=tolerance,
+        converged=converged,
+        method=labels,
+        iterations=iterations,
+        single=problem.single,
         student="mixed",
         certificate=CERTIFICATE,
     )

@@ -114,6 +114,34 @@ class TrainingResult:
     student: str
     certificate: str
 
+    @classmethod
+    def from_batch(
+        cls,
+        *,
+        w: FloatArray,
+        bound: FloatArray,
+        tol: FloatArray,
+        converged: NDArray[np.bool_],
+        method: ArrayLike,
+        iterations: NDArray[np.int64],
+        student: str,
+        certificate: str,
+        single: bool,
+    ) -> TrainingResult:
+        """The result of a batch's per-problem arrays (leading axis ``B``), unbatched to one
+        problem's when ``single``. ``method`` is one route name for all or one per problem."""
+        methods = np.broadcast_to(np.asarray(method, dtype=str), np.shape(converged))
+        return cls(
+            w=unbatch(w, single),
+            bound=unbatch(bound, single),
+            tol=unbatch(tol, single),
+            converged=unbatch(converged, single),
+            method=unbatch(methods, single),
+            iterations=unbatch(iterations, single),
+            student=student,
+            certificate=certificate,
+        )
+
     def counts(self) -> dict[str, int]:
         """How many students each method produced, and how many are uncertified."""
         methods = np.atleast_1d(self.method)
@@ -272,13 +300,14 @@ def _distilled_result(
     iterations: NDArray[np.int64],
     single: bool,
 ) -> TrainingResult:
-    return TrainingResult(
-        w=unbatch(w, single),
-        bound=unbatch(bound, single),
-        tol=unbatch(tolerance, single),
-        converged=unbatch(converged, single),
-        method=unbatch(labels.astype(str), single),
-        iterations=unbatch(iterations, single),
+    return TrainingResult.from_batch(
+        w=w,
+        bound=bound,
+        tol=tolerance,
+        converged=converged,
+        method=labels,
+        iterations=iterations,
+        single=single,
         student="distilled",
         certificate="‖w − ŵ‖ ≤ bound: span_error_bound + ‖P⊥(w − w0)‖ + ‖P − P̃‖·‖w − w0‖",
     )
@@ -331,13 +360,14 @@ def fit_hard_label(
         converged = np.zeros(batch, dtype=bool)
         steps = np.full(batch, iterations, dtype=np.int64)
         name, certificate = HARD_GD, "none: the hard-label loss has no minimiser"
-    return TrainingResult(
-        w=unbatch(w, single),
-        bound=unbatch(bound, single),
-        tol=unbatch(tol, single),
-        converged=unbatch(converged, single),
-        method=unbatch(np.full(batch, name), single),
-        iterations=unbatch(steps, single),
+    return TrainingResult.from_batch(
+        w=w,
+        bound=bound,
+        tol=tol,
+        converged=converged,
+        method=name,
+        iterations=steps,
+        single=single,
         student="hard",
         certificate=certificate,
     )
@@ -432,13 +462,14 @@ def fit_deep(
         result = train_deep_distilled(problem.data[b], teacher, layers, max_iter=max_iter, rtol=rtol)
         w[b], converged[b], steps[b], tol[b] = result.w, result.converged, result.iterations, result.tol
         bound[b] = result.span_bound + np.linalg.norm(result.upper_product) * result.first_layer_drift
-    return TrainingResult(
-        w=unbatch(w, problem.single),
-        bound=unbatch(bound, problem.single),
-        tol=unbatch(tol, problem.single),
-        converged=unbatch(converged, problem.single),
-        method=unbatch(np.full(batch, DEEP_GD), problem.single),
-        iterations=unbatch(steps, problem.single),
+    return TrainingResult.from_batch(
+        w=w,
+        bound=bound,
+        tol=tol,
+        converged=converged,
+        method=DEEP_GD,
+        iterations=steps,
+        single=problem.single,
         student="deep",
         certificate="‖w − deep_limit(v)‖ ≤ span_bound + ‖v‖·first_layer_drift (converged: span_bound ≤ tol)",
     )
@@ -502,13 +533,14 @@ def fit_softmax(
         w[left], bound[left] = refined.w, refined.bound
         iterations[left] += refined.iterations
         labels[left] = labels[left] + NEWTON
-    return TrainingResult(
-        w=unbatch(w, single),
-        bound=unbatch(bound, single),
-        tol=unbatch(tolerance, single),
-        converged=unbatch(bound <= tolerance, single),
-        method=unbatch(labels.astype(str), single),
-        iterations=unbatch(iterations, single),
+    return TrainingResult.from_batch(
+        w=w,
+        bound=bound,
+        tol=tolerance,
+        converged=bound <= tolerance,
+        method=labels,
+        iterations=iterations,
+        single=single,
         student="softmax",
         certificate="‖W − W_∞‖_F ≤ ‖XᵀWC − XᵀW*C/T‖/σ_min⁺ + ‖P⊥(W − W0)‖ + ‖(W − W0)1‖/√K + rounding",
     )
@@ -566,28 +598,14 @@ def fit_user(trainer: UserTrainer, data: ArrayLike, teacher: Teacher) -> Trainin
     w = np.array(students)
     bound = trainer.rtol * np.maximum(1.0, np.linalg.norm(w, axis=1))
     count = len(w)
-    result = TrainingResult(
+    return TrainingResult.from_batch(
         w=w,
         bound=bound,
         tol=bound,
         converged=np.ones(count, dtype=bool),
-        method=np.full(count, USER),
+        method=USER,
         iterations=np.zeros(count, dtype=np.int64),
+        single=single,
         student=f"user trainer {trainer.name}",
         certificate=f"declared by the trainer: ‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)",
-    )
-    return _first(result) if single else result
-
-
-def _first(result: TrainingResult) -> TrainingResult:
-    """The result of a one-problem batch as a single problem's."""
-    return TrainingResult(
-        w=result.w[0],
-        bound=result.bound[0],
-        tol=result.tol[0],
-        converged=result.converged[0],
-        method=result.method[0],
-        iterations=result.iterations[0],
-        student=result.student,
-        certificate=result.certificate,
     )
