@@ -15,7 +15,10 @@ import kdverify
 from kdverify._util.progress import ProgressBar
 from kdverify.cli import build_parser
 
-SUBPACKAGES = sorted(info.name for info in pkgutil.walk_packages(kdverify.__path__, "kdverify.") if info.ispkg)
+MODULES = sorted(
+    info.name for info in pkgutil.walk_packages(kdverify.__path__, "kdverify.") if "__main__" not in info.name
+)
+SUBPACKAGES = [name for name in MODULES if hasattr(importlib.import_module(name), "__path__")]
 PACKAGES = ["kdverify", *SUBPACKAGES]
 
 
@@ -44,6 +47,15 @@ def test_all_lists_exactly_the_public_names(name: str) -> None:
     assert set(declared) == public_names(package), name
     for entry in declared:
         assert getattr(package, entry) is not None
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_module_all_names_what_it_has(name: str) -> None:
+    """A module's ``__all__`` (where it declares one) names objects it has, each once."""
+    module = importlib.import_module(name)
+    declared = getattr(module, "__all__", [])
+    assert len(declared) == len(set(declared)), f"{name}.__all__ repeats a name"
+    assert [entry for entry in declared if not hasattr(module, entry)] == [], name
 
 
 def test_help_texts_are_whole_sentences() -> None:
