@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy import special
 
-FloatArray = NDArray[np.float64]
+from kdverify._util.validation import FloatArray
 
 __all__ = [
+    "EPS",
     "HALF_PI",
     "angle",
     "binary_entropy",
@@ -19,6 +20,8 @@ __all__ = [
     "softplus",
 ]
 
+EPS = float(np.finfo(np.float64).eps)
+"""The float64 machine epsilon (unit roundoff is EPS/2)."""
 HALF_PI = np.pi / 2
 """π/2: the angle at which a student is orthogonal to the teacher (every angle here lies in [0, π])."""
 

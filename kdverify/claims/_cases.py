@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kdverify._util.linalg import SpanProjector, span_projector
+from kdverify._util.numerics import EPS
 from kdverify._util.validation import FloatArray
 from kdverify.claims.base import Budget, Evidence, Instance
 from kdverify.data.base import Family
@@ -15,7 +16,6 @@ from kdverify.errors import InvalidArgument
 from kdverify.training import DescentResult, TrainingResult, UserTrainer, fit_distilled, fit_user, gradient_descent
 from kdverify.training.teacher import Teacher
 
-EPS = float(np.finfo(np.float64).eps)
 # kdverify._util.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
 ANGLE_ROUNDING = 16 * EPS * np.pi
 

@@ -20,8 +20,6 @@ from kdverify.training.limits import linear_limit
 from kdverify.training.teacher import Teacher
 from kdverify.training.train import Method
 
-Student = Callable[[FloatArray, Teacher, Any], FloatArray]
-
 
 class Undecided(Exception):
     """A check cannot decide its instance within budget (reported, never a verdict)."""

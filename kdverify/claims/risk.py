@@ -27,7 +27,6 @@ from kdverify.claims._cases import numeric_tolerance
 from kdverify.claims._content import BOUND_BELOW_ONE, INIT_WITH_BOUND_BELOW_ONE
 from kdverify.claims._estimates import (
     CertifiedTrainer,
-    Student,
     Undecided,
     closed_form_students,
     exact_margin_bound,
@@ -41,7 +40,12 @@ from kdverify.data.base import Family
 from kdverify.data.discrete import TIE_CONVENTIONS, Discrete
 from kdverify.errors import InvalidArgument
 from kdverify.measure.bounds import risk_bound
-from kdverify.measure.expected import exact_expected_p_angle, exact_expected_risk, student_risks_and_p_angles
+from kdverify.measure.expected import (
+    StudentFunction,
+    exact_expected_p_angle,
+    exact_expected_risk,
+    student_risks_and_p_angles,
+)
 from kdverify.measure.stats import BettingSequence, MeanEstimate
 from kdverify.training import UserTrainer, fit_user
 from kdverify.training.teacher import Teacher
@@ -57,7 +61,7 @@ def bound_check(
     exact_bound: ExactBound | None,
     numeric_bound: NumericBound | None,
     *,
-    student: Student | None = None,
+    student: StudentFunction | None = None,
     through_p_angle: bool = False,
     trainer: UserTrainer | None = None,
 ) -> Check:
@@ -148,7 +152,7 @@ def bound_check(
     return check
 
 
-def trainer_students(trainer: UserTrainer) -> Student:
+def trainer_students(trainer: UserTrainer) -> StudentFunction:
     """The students of a user's trainer for a batch of training sets (it starts from 0)."""
 
     def train(data: FloatArray, teacher: Teacher, w0: Any) -> FloatArray:

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
+from kdverify._util.numerics import EPS  # brentq's default relative tolerance is 4·EPS
 from kdverify._util.validation import FloatArray, as_float_array, as_generator, positive_int, probability
 from kdverify.errors import InvalidArgument
 
@@ -31,7 +32,6 @@ __all__ = [
 
 _BET_CAP = 0.5  # [WSR]'s c: the bet for a mean m is at most c/m (c/(1 − m)), so each factor is ≥ 1 − c
 _XTOL = 1e-10  # absolute tolerance of the root find of an endpoint; reported endpoints are moved out by 2·_XTOL
-_EPS = float(np.finfo(np.float64).eps)  # brentq's default relative tolerance is 4·eps
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def _raise_lower_limit(
     if _excess(hi, values, bets, log_threshold) < 0:
         return lo, hi
     root = float(optimize.brentq(_excess, hi, 1.0, args=(values, bets, log_threshold), xtol=_XTOL))
-    margin = 2 * (_XTOL + 4 * _EPS * root)  # brentq's root is within xtol + 4·eps·|root| of l
+    margin = 2 * (_XTOL + 4 * EPS * root)  # brentq's root is within xtol + 4·eps·|root| of l
     return max(hi, root - margin), min(1.0, root + margin)
 
 

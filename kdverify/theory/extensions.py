@@ -16,6 +16,7 @@ import sympy as sp
 
 from kdverify.theory.core import Derivation, Derived, FunctionSpec, Identity, Step
 from kdverify.theory.symbols import (
+    TEMPERATURE,
     as_rows,
     gradient,
     logistic_loss,
@@ -29,7 +30,6 @@ from kdverify.theory.symbols import (
 __all__ = ["DERIVATIONS"]
 
 RHO = sp.Symbol("rho", positive=True)
-TEMPERATURE = sp.Symbol("T", positive=True)
 LAMBDA = sp.Symbol("lambda", positive=True)
 
 

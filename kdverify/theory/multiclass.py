@@ -17,6 +17,7 @@ import sympy as sp
 from kdverify.theory.core import Derivation, Derived, FunctionSpec, Identity, Step
 from kdverify.theory.reduce import reduce_residual
 from kdverify.theory.symbols import (
+    TEMPERATURE,
     as_rows,
     gradient,
     matrix_symbols,
@@ -28,7 +29,6 @@ from kdverify.theory.symbols import (
 
 __all__ = ["DERIVATIONS"]
 
-TEMPERATURE = sp.Symbol("T", positive=True)
 
 
 def split_exponentials(residual: sp.Expr | sp.Matrix) -> sp.Expr | sp.Matrix:

@@ -16,6 +16,7 @@ import sympy as sp
 
 from kdverify.theory.core import Derivation, Derived, FunctionSpec, Identity, Step
 from kdverify.theory.symbols import (
+    TEMPERATURE,
     as_rows,
     gradient,
     matrix_symbols,
@@ -28,7 +29,6 @@ from kdverify.theory.symbols import (
 
 __all__ = ["DERIVATIONS"]
 
-TEMPERATURE = sp.Symbol("T", positive=True)
 STEP = sp.Symbol("eta", positive=True)
 
 

@@ -10,6 +10,7 @@ import sympy as sp
 
 __all__ = [
     "HALF_PI",
+    "TEMPERATURE",
     "as_rows",
     "gradient",
     "logistic_loss",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 HALF_PI = sp.pi / 2
+TEMPERATURE = sp.Symbol("T", positive=True)
 
 
 def sigmoid(z: sp.Expr) -> sp.Expr:

@@ -13,11 +13,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from kdverify._util.linalg import SpanProjector, span_projector
+from kdverify._util.numerics import EPS
 from kdverify._util.validation import FloatArray, as_data, as_float_array, as_real_array, positive_float
 from kdverify.errors import InvalidArgument
 from kdverify.training.limits import _gamma, span_error_bound
-
-EPS = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,8 @@ from kdverify.training.teacher import Teacher
 
 __all__ = ["MixedCertifier", "certify_mixed", "fit_mixed", "mixed_limit", "mixed_logits", "mixed_targets"]
 
-CLOSED_FORM = "closed form X(XᵀX)⁺u"
-NEWTON = "newton in span X"
-GRADIENT_DESCENT = "gradient descent"
+MIXED_CLOSED_FORM = "closed form X(XᵀX)⁺u"
+SPAN_NEWTON = "newton in span X"
 CERTIFICATE = (
     "‖w − ŵ_ρ‖ ≤ ‖∇L(w)‖/μ + ‖P⊥(w − w0)‖ + rounding (μ from the limit's logit range), or the interpolation "
     "bound where the logits are proven consistent, whichever is smaller"
@@ -271,7 +270,7 @@ def fit_mixed(
     >>> bool(result.converged), str(result.method)
     (True, 'closed form X(XᵀX)⁺u')
     """
-    from kdverify.training.train import TrainingResult, _check_method
+    from kdverify.training.train import GRADIENT_DESCENT, TrainingResult, _check_method
 
     method = _check_method(method)
     max_iter = positive_int("max_iter", max_iter, min_value=0)
@@ -287,7 +286,7 @@ def fit_mixed(
     batch = points.shape[0]
     iterations = np.zeros(batch, dtype=np.int64)
     w = closed
-    labels = np.full(batch, CLOSED_FORM, dtype=object)
+    labels = np.full(batch, MIXED_CLOSED_FORM, dtype=object)
     certifier = MixedCertifier.build(points, targets, complements, start, projector)
     if method == "gd":
         w, iterations = _descend(problem, targets, certifier, tolerance, max_iter, check_every)
@@ -297,7 +296,7 @@ def fit_mixed(
     for b in np.flatnonzero(~converged) if newton_iter else ():
         w[b], bound[b], steps = _newton(certifier.take(np.array([b])), w[b], float(tolerance[b]), newton_iter)
         converged[b], iterations[b] = bound[b] <= tolerance[b], iterations[b] + steps
-        labels[b] = NEWTON if method == "auto" else GRADIENT_DESCENT + " + " + NEWTON
+        labels[b] = SPAN_NEWTON if method == "auto" else GRADIENT_DESCENT + " + " + SPAN_NEWTON
     return TrainingResult.from_batch(
         w=w,
         bound=bound,

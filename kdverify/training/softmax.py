@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from kdverify._util.linalg import SpanProjector, span_projector
+from kdverify._util.numerics import EPS
 from kdverify._util.validation import FloatArray, as_data, as_float_array, positive_float, positive_int
 from kdverify.errors import InvalidArgument
 from kdverify.training.limits import _gamma
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 MAX_CLASSES = 64
-EPS = float(np.finfo(np.float64).eps)
 
 
 def logsumexp(z: FloatArray) -> FloatArray:
