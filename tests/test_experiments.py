@@ -15,6 +15,7 @@ from kdverify.cli import main
 from kdverify.distributions import Isotropic
 from kdverify.experiments import COLUMNS, STUDENTS, Training, risk_curve, train_students
 from kdverify.experiments.paper import fitted_rate
+from kdverify.experiments.students import student_name
 from kdverify.limits import linear_limit
 
 pytest.importorskip("matplotlib")
@@ -130,13 +131,20 @@ def test_chunked_students_equal_single_runs(rng: np.random.Generator, monkeypatc
 
 def test_every_student_kind_trains(rng: np.random.Generator) -> None:
     """Each kind returns one unit-agnostic student per training set, aligned with the teacher
-    on the training points (the hard and deep students classify them like the teacher)."""
+    on the training points (every student classifies them like its teacher; the softmax student
+    with K = 3 like its 3-class teacher)."""
     family = Isotropic(4)
     teacher = family.teacher()
     data = family.sample(3, rng, trials=3)
     budget = Training(hard_iterations=200, deep_max_iter=5_000)
-    for student in STUDENTS:
+    for kind in STUDENTS:
+        student = student_name(kind, {"softmax": 3, "mixed": 0.5}.get(kind))
         trained = train_students(student, data, teacher, budget, rng=rng)
+        if kind == "softmax":
+            assert trained.w.shape == (3, 4, 3) and trained.teacher is not None
+            scores = np.einsum("bdk,bdn->bnk", trained.w, data)
+            assert np.array_equal(np.argmax(scores, axis=-1), trained.teacher.labels(data))
+            continue
         assert trained.w.shape == (3, 4), student
         signs = np.sign(np.einsum("bd,bdn->bn", trained.w, data))
         assert np.array_equal(signs, np.sign(teacher.logits(data))), student
