@@ -164,9 +164,10 @@ def test_fitted_rate_recovers_an_exponential() -> None:
     assert fitted_rate([point(1, 0.0)]) is None
 
 
-def test_report_has_the_verdicts_and_all_five_sections(tmp_path: Path) -> None:
+def test_report_has_the_verdicts_and_all_six_sections(tmp_path: Path) -> None:
     """A tiny report (one claim on one family, 6 trials per point, n ≤ 3) writes report.md with the
-    verdict table, the five sections and every figure it links."""
+    verdict table, the five sections of the paper and the one beyond it, and every figure it links
+    (section 6 has three, each followed by its caption)."""
     out = tmp_path / "report"
     status = run_cli(
         [
@@ -192,10 +193,13 @@ def test_report_has_the_verdicts_and_all_five_sections(tmp_path: Path) -> None:
         "3. Strong monotonicity",
         "4. Deep linear students",
         "5. Real data",
+        "6. Beyond the paper: multi-class, mixed targets, self-distillation (THEORY.md §8)",
     ):
         assert f"## {title}" in text
     figures = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
-    assert len(figures) == 5
+    assert len(figures) == 8
+    for name in ("beyond-softmax.png", "beyond-mixed.png", "beyond-kernel.png"):
+        assert f"({name})\n\n**Settings.**" in text
     for figure in figures:
         assert (out / figure).read_bytes().startswith(b"\x89PNG")
     assert json.loads((out / "check.json").read_text())["claims"][0]["id"] == "loss-calculus"
