@@ -70,12 +70,13 @@ def beyond_section(scale: Scale, directory: Path, seed: int, tick: Tick) -> Sect
         _kernel(settings, scale, directory, seed, tick),
     ]
     findings = [finding for _, _, _, found in parts for finding in found]
-    data = {key: value for _, _, value, _ in parts for key, value in value.items()}
+    data = {key: value for _, _, numbers, _ in parts for key, value in numbers.items()}
     data["findings"] = [f.as_dict() for f in findings]
     text = (
         "Verdicts compare the figure's 95% intervals (paired where students or rounds share training sets); "
         "the open claims of §8 are decided by `kdverify check` in the table above, exactly where data allow — "
-        "these figures show the same questions on average over random training sets."
+        "these figures measure the same questions over random training sets (expected risks on average, the kernel "
+        "rounds set by set)."
     )
     return Section(
         "beyond",

@@ -104,9 +104,10 @@ class Training:
 
     def describe(self, student: str) -> str:
         """How ``student`` is trained under this budget, for reports."""
-        kind, value = student_kind(student)
+        kind, _ = student_kind(student)
+        value = student.partition("=")[2]  # the parameter as the name writes it
         widths = "d" if self.deep_widths is None else ",".join(map(str, self.deep_widths))
-        finish = "damped Newton in W0 + span X for trials it refuses"
+        finish = "damped Newton in the start + span X for trials it refuses"
         route = (
             "method auto: closed form {}, certified (rtol 1e-9), " + finish
             if self.method == "auto"
