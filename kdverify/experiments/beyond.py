@@ -314,7 +314,7 @@ def _kernel(settings: BeyondSettings, scale: Scale, directory: Path, seed: int, 
         axes.set_xlabel("round t (t = 0: kernel ridge on the labels)")
         axes.set_ylabel("expected test error (squared, noiseless target)")
         axes.set_title(f"{kernel} kernel, λ = {settings.kernel_lam:g}", fontsize=9)
-        axes.legend(fontsize=7, loc="center right")
+        axes.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 0.05))  # above the floor note
         tick(f"kernel ridge rounds, {kernel}")
     save_figure(figure, directory / "beyond-kernel.png")
     caption = _caption(
