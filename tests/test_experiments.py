@@ -15,6 +15,7 @@ from kdverify.cli import main
 from kdverify.data import Isotropic
 from kdverify.experiments import COLUMNS, STUDENTS, Training, risk_curve, train_students
 from kdverify.experiments.paper import fitted_rate
+from kdverify.experiments.students import student_name
 from kdverify.training.limits import linear_limit
 
 pytest.importorskip("matplotlib")
@@ -130,13 +131,20 @@ def test_chunked_students_equal_single_runs(rng: np.random.Generator, monkeypatc
 
 def test_every_student_kind_trains(rng: np.random.Generator) -> None:
     """Each kind returns one unit-agnostic student per training set, aligned with the teacher
-    on the training points (the hard and deep students classify them like the teacher)."""
+    on the training points (every student classifies them like its teacher; the softmax student
+    with K = 3 like its 3-class teacher)."""
     family = Isotropic(4)
     teacher = family.teacher()
     data = family.sample(3, rng, trials=3)
     budget = Training(hard_iterations=200, deep_max_iter=5_000)
-    for student in STUDENTS:
+    for kind in STUDENTS:
+        student = student_name(kind, {"softmax": 3, "mixed": 0.5}.get(kind))
         trained = train_students(student, data, teacher, budget, rng=rng)
+        if kind == "softmax":
+            assert trained.w.shape == (3, 4, 3) and trained.teacher is not None
+            scores = np.einsum("bdk,bdn->bnk", trained.w, data)
+            assert np.array_equal(np.argmax(scores, axis=-1), trained.teacher.labels(data))
+            continue
         assert trained.w.shape == (3, 4), student
         signs = np.sign(np.einsum("bd,bdn->bn", trained.w, data))
         assert np.array_equal(signs, np.sign(teacher.logits(data))), student
@@ -156,9 +164,10 @@ def test_fitted_rate_recovers_an_exponential() -> None:
     assert fitted_rate([point(1, 0.0)]) is None
 
 
-def test_report_has_the_verdicts_and_all_five_sections(tmp_path: Path) -> None:
+def test_report_has_the_verdicts_and_all_six_sections(tmp_path: Path) -> None:
     """A tiny report (one claim on one family, 6 trials per point, n ≤ 3) writes report.md with the
-    verdict table, the five sections and every figure it links."""
+    verdict table, the five sections of the paper and the one beyond it, and every figure it links
+    (section 6 has three, each followed by its caption)."""
     out = tmp_path / "report"
     status = run_cli(
         [
@@ -184,10 +193,13 @@ def test_report_has_the_verdicts_and_all_five_sections(tmp_path: Path) -> None:
         "3. Strong monotonicity",
         "4. Deep linear students",
         "5. Real data",
+        "6. Beyond the paper: multi-class, mixed targets, self-distillation (THEORY.md §8)",
     ):
         assert f"## {title}" in text
     figures = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
-    assert len(figures) == 5
+    assert len(figures) == 8
+    for name in ("beyond-softmax.png", "beyond-mixed.png", "beyond-kernel.png"):
+        assert f"({name})\n\n**Settings.**" in text
     for figure in figures:
         assert (out / figure).read_bytes().startswith(b"\x89PNG")
     assert json.loads((out / "check.json").read_text())["claims"][0]["id"] == "loss-calculus"

@@ -106,6 +106,16 @@ REDUCED = replace(
     deep_sizes=(1, 2),
     real=(("mnist", {"pair": (0, 1)}),),
     real_sizes=(2, 8),
+    beyond=replace(
+        PAPER_SETTINGS.beyond,
+        softmax_family=("isotropic", {"dim": 6}),
+        softmax_sizes=(1, 6),
+        mixed_family=("beta-polarised", {"dim": 30, "a": 1.0, "b": 1.0}),
+        mixed_sizes=(2, 5),
+        kernel_size=12,
+        kernel_test_points=8,
+        kernel_rounds=3,
+    ),
 )
 
 
@@ -114,8 +124,12 @@ def test_paper_experiments_run_on_reduced_sizes(name: str, tmp_path: Path) -> No
     """Each experiment's paper-scale code (MNIST panels included) on reduced sizes writes its
     figure and a caption with its settings and the findings table, every verdict one of three."""
     section = EXPERIMENTS[name](Scale(trials=6, deep_trials=3, settings=REDUCED), tmp_path, 0, lambda note: None)
-    assert (tmp_path / section.figures[0]).read_bytes().startswith(b"\x89PNG")
-    assert section.text.startswith("**Settings.**") and "| the paper's conclusion |" in section.text
+    for figure in section.figures:
+        assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
+    captions = section.captions or (section.text,)  # one caption per figure, or the section's text
+    assert len(captions) == len(section.figures)
+    for caption in captions:
+        assert caption.startswith("**Settings.**") and "| what this figure shows | verdict |" in caption
     verdicts = [finding["verdict"] for finding in section.data["findings"]]
     assert verdicts and set(verdicts) <= {"supports", "contradicts", "inconclusive"}
     if name in ("bias", "real"):

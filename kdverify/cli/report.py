@@ -1,5 +1,5 @@
 """``kdverify report``: one Markdown report with PNG figures — the verdict table of
-``kdverify check`` and the five experiments of THEORY.md §5."""
+``kdverify check``, the five experiments of THEORY.md §5 and a section on §8."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from kdverify.experiments.report import scale_for, write_report
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
-        help="write a Markdown report: the verdict table and the paper's five experiments",
+        help="write a Markdown report: the verdict table, the paper's five experiments and a section on THEORY.md §8",
         description="Writes DIR/report.md with PNG figures, report.json, check.json and check.txt.",
     )
     parser.add_argument("--out", default="kdverify-report", help="output directory (default ./kdverify-report)")

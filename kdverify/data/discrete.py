@@ -204,18 +204,25 @@ class Discrete(Family):
         a real data set's test error on held-out rows. A training set that drew every point has
         no held-out rows and is refused."""
         students = np.atleast_2d(self._as_students(w))
+        return self.held_out_mean(np.sign(unit_scaled(students, axis=-1) @ self._directions) != self.teacher_signs,
+                                  indices)
+
+    def held_out_mean(self, wrong: ArrayLike, indices: ArrayLike) -> FloatArray:
+        """The weighted mean of ``wrong`` ``(B, m)`` (one row of per-support-point errors per training
+        set, of any student) over the support points each training set did not draw, weights
+        renormalised over them: :meth:`held_out_risk` for any notion of error (e.g. argmax)."""
+        errors = np.atleast_2d(np.asarray(wrong, dtype=bool))
         drawn = np.atleast_2d(np.asarray(indices))
-        if drawn.shape[0] != students.shape[0]:
+        if drawn.shape[0] != errors.shape[0]:
             raise InvalidArgument(
-                f"indices has {drawn.shape[0]} training sets, but w has {students.shape[0]} students."
+                f"indices has {drawn.shape[0]} training sets, but w has {errors.shape[0]} students."
             )
         held = np.ones((len(drawn), self.support_size), dtype=bool)
         np.put_along_axis(held, drawn, False, axis=1)
         mass = held @ self.weights
         if np.any(mass <= 0):
             raise InvalidArgument("a training set drew every support point: no held-out point is left.")
-        wrong = np.sign(unit_scaled(students, axis=-1) @ self._directions) != self.teacher_signs
-        return np.asarray((wrong & held) @ self.weights / mass)
+        return np.asarray((errors & held) @ self.weights / mass)
 
     def exact_errors(self, w: Any, *, ties: Ties = "error") -> list[bool]:
         """Which support points the student ``w`` (rationals, or floats read exactly) gets wrong:

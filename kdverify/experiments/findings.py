@@ -76,9 +76,9 @@ def overall(verdicts: Sequence[Verdict]) -> Verdict:
     return "supports" if "supports" in verdicts else "inconclusive"
 
 
-def findings_table(findings: Sequence[Finding]) -> str:
-    """The findings side by side as a Markdown table."""
-    lines = ["| the paper's conclusion | what this figure shows | verdict |", "|---|---|---|"]
+def findings_table(findings: Sequence[Finding], *, header: str = "the paper's conclusion") -> str:
+    """The findings side by side as a Markdown table (``header`` names the first column)."""
+    lines = [f"| {header} | what this figure shows | verdict |", "|---|---|---|"]
     lines += [f"| {f.conclusion} | {f.measured} | **{f.verdict}** |" for f in findings]
     return "\n".join(lines)
 

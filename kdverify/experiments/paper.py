@@ -1,5 +1,6 @@
-"""The five experiments of THEORY.md §5, each a function ``(scale, directory, seed, tick) ->
-Section`` that writes its figure into ``directory`` and returns its Markdown and its numbers.
+"""The five experiments of THEORY.md §5 and a section on §8, each a function ``(scale, directory,
+seed, tick) -> Section`` that writes its figures into ``directory`` and returns its Markdown and
+its numbers.
 
 What each experiment runs on (dimensions, sizes, families) is a :class:`Settings`: the quick
 :data:`CI_SETTINGS` or the paper's own :data:`PAPER_SETTINGS` (THEORY.md §7). Every caption
@@ -43,10 +44,12 @@ from kdverify.measure.stats import MeanEstimate, bernoulli_mean, betting_mean
 from kdverify.theory import rate_polynomial_constants
 
 __all__ = [
+    "CI_BEYOND",
     "CI_SETTINGS",
     "EXPERIMENTS",
     "PAPER_SETTINGS",
     "SETTINGS",
+    "BeyondSettings",
     "BiasPanel",
     "Scale",
     "Section",
@@ -78,11 +81,50 @@ class BiasPanel:
 
 
 @dataclass(frozen=True)
+class BeyondSettings:
+    """The data of the section on THEORY.md §8: the softmax students' family, sizes and numbers of
+    classes; the ρ-mixed students' family, sizes and ratios; and the kernel ridge rounds' points
+    (dimension, training and test sizes, on the unit sphere), ``λ``, noise variances, number of
+    rounds and RBF bandwidth."""
+
+    softmax_family: FamilyChoice
+    softmax_sizes: tuple[int, ...]
+    classes: tuple[int, ...]
+    mixed_family: FamilyChoice
+    mixed_sizes: tuple[int, ...]
+    rhos: tuple[float, ...]
+    kernel_dim: int
+    kernel_size: int
+    kernel_test_points: int
+    kernel_lam: float
+    kernel_noises: tuple[float, ...]
+    kernel_rounds: int
+    kernel_bandwidth: float = 1.0
+
+
+CI_BEYOND = BeyondSettings(
+    softmax_family=("isotropic", {"dim": 8}),
+    softmax_sizes=(1, 2, 3, 4, 6, 10),
+    classes=(2, 3, 5),
+    mixed_family=("beta-polarised", {"dim": 10, "a": 1.0, "b": 2.0}),
+    mixed_sizes=(1, 2, 4, 6, 8, 10),
+    rhos=(0.25, 0.5, 0.75, 1.0),
+    kernel_dim=3,
+    kernel_size=20,
+    kernel_test_points=20,
+    kernel_lam=0.1,
+    kernel_noises=(0.0, 0.25, 1.0),
+    kernel_rounds=5,
+)
+
+
+@dataclass(frozen=True)
 class Settings:
     """What each experiment runs on: the data geometry's dimension, sizes, Beta shapes ``b``
     (``κ``, with ``a = λ = 1``) and margins; the optimisation-bias panels; the monotonicity
     experiment's dimension and sizes; the deep students' family and sizes; the real data sets and
-    their sizes. ``name`` says which (``ci`` or ``paper``) in the report."""
+    their sizes; the section on THEORY.md §8 (:class:`BeyondSettings`). ``name`` says which
+    (``ci`` or ``paper``) in the report."""
 
     name: str
     geometry_dim: int
@@ -96,6 +138,7 @@ class Settings:
     deep_sizes: tuple[int, ...]
     real: tuple[FamilyChoice, ...]
     real_sizes: tuple[int, ...]
+    beyond: BeyondSettings = CI_BEYOND
 
 
 _SMALL_DELTAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -142,10 +185,27 @@ PAPER_SETTINGS = Settings(
     deep_sizes=(1, 2, 3, 4, 5),
     real=(("mnist", {"pair": (0, 1)}), ("digits", {"pair": (0, 1)})),
     real_sizes=(1, 2, 5, 10, 20, 50, 100),
+    beyond=BeyondSettings(
+        softmax_family=("isotropic", {"dim": 50}),
+        softmax_sizes=(1, 5, 10, 20, 30, 40, 60),
+        classes=(2, 3, 5),
+        mixed_family=("beta-polarised", {"dim": 100, "a": 1.0, "b": 1.0}),
+        mixed_sizes=(1, 2, 5, 10, 20),
+        rhos=(0.25, 0.5, 0.75, 1.0),
+        kernel_dim=5,
+        kernel_size=30,
+        kernel_test_points=30,
+        kernel_lam=0.1,
+        kernel_noises=(0.0, 0.25, 1.0),
+        kernel_rounds=8,
+    ),
 )
 """The paper's settings (THEORY.md §7): angularly polarised data with d = 1000 and n ≤ 20;
 MNIST 0 versus 1 with n = 100 and students ``w_δ``, δ ∈ {0, 10, …, 90}; deep linear students on
-κ = 1 data with d = 100, n ≤ 5."""
+κ = 1 data with d = 100, n ≤ 5. The section on §8 (beyond the paper) uses the paper's κ = 1
+geometry and sizes n ≤ 20 at d = 100 for the ρ-mixed students (at d = 1000 their three SVDs per
+batch cost minutes), and larger sizes than ``ci`` elsewhere; sizes avoid n = d, where a square X
+leaves a few students to slow Newton refinement."""
 
 SETTINGS = {settings.name: settings for settings in (CI_SETTINGS, PAPER_SETTINGS)}
 
@@ -158,6 +218,9 @@ def progress_ticks(settings: Settings) -> dict[str, int]:
         "monotonicity": 4 * 2 * len(settings.monotonicity_sizes),
         "deep": 3 * len(settings.deep_sizes),
         "real": 2 * len(settings.real) * len(settings.real_sizes),
+        "beyond": (len(settings.beyond.classes) + 1) * len(settings.beyond.softmax_sizes)
+        + (len(settings.beyond.rhos) + 1) * len(settings.beyond.mixed_sizes)
+        + 2,
     }
 
 
@@ -206,13 +269,15 @@ class Scale:
 @dataclass(frozen=True)
 class Section:
     """One experiment's part of the report: Markdown body, figure files (relative names) and
-    the numbers behind them (plain JSON)."""
+    the numbers behind them (plain JSON); ``captions``, when given, go under their figures (one
+    per figure) and the body after them."""
 
     key: str
     title: str
     text: str
     figures: tuple[str, ...]
     data: dict[str, Any] = field(default_factory=dict)
+    captions: tuple[str, ...] = ()
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
@@ -227,9 +292,9 @@ def _interval(estimate: MeanEstimate | None) -> str:
     return "—" if estimate is None else f"{estimate.mean:.3g} [{estimate.lower:.3g}, {estimate.upper:.3g}]"
 
 
-def _caption(settings: str, findings: list[Finding], details: str) -> str:
+def _caption(settings: str, findings: list[Finding], details: str, *, header: str = "the paper's conclusion") -> str:
     """A section's text: its settings, the findings side by side, then the details."""
-    return f"**Settings.** {settings}\n\n{findings_table(findings)}\n\n{details}"
+    return f"**Settings.** {settings}\n\n{findings_table(findings, header=header)}\n\n{details}"
 
 
 def _curve(
@@ -680,11 +745,20 @@ def real_data(scale: Scale, directory: Path, seed: int, tick: Tick) -> Section:
     return Section("real", "5. Real data", text, ("real.png",), curves)
 
 
+def beyond_the_paper(scale: Scale, directory: Path, seed: int, tick: Tick) -> Section:
+    """Section 6: THEORY.md §8 — softmax students, ρ-mixed students and kernel ridge
+    self-distillation (:mod:`kdverify.experiments.beyond`, which builds on this module)."""
+    from kdverify.experiments.beyond import beyond_section
+
+    return beyond_section(scale, directory, seed, tick)
+
+
 EXPERIMENTS: dict[str, Callable[[Scale, Path, int, Tick], Section]] = {
     "geometry": data_geometry,
     "bias": optimisation_bias,
     "monotonicity": monotonicity,
     "deep": deep_students,
     "real": real_data,
+    "beyond": beyond_the_paper,
 }
 """The experiments in report order."""

@@ -15,9 +15,19 @@ import numpy as np
 from kdverify.errors import MissingDependency
 from kdverify.experiments.curves import Curve
 from kdverify.experiments.files import write_atomic
+from kdverify.experiments.students import student_kind
 from kdverify.measure.stats import MeanEstimate
 
-__all__ = ["Series", "curve_series", "new_figure", "plot_curve", "plot_series", "require_matplotlib", "save_figure"]
+__all__ = [
+    "Series",
+    "curve_series",
+    "new_figure",
+    "plot_curve",
+    "plot_series",
+    "require_matplotlib",
+    "save_figure",
+    "student_label",
+]
 
 MARKERS = ("o", "s", "^", "D", "v")
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
@@ -27,11 +37,19 @@ STUDENT_LABELS = {
     "hard-gd": "hard labels (GD, fixed budget)",
     "deep": "deep linear, small init",
     "deep-balanced": "deep linear, balanced init",
+    "softmax": "softmax, K={}",
+    "mixed": "mixed targets, ρ={}",
 }
 DPI = 110
 LOG_FLOOR = 1e-8
 """Lowest risk shown on a log axis: the students are certified to ``‖w − ŵ‖ ≤ 1e-9·max(1, ‖ŵ‖)``,
 so a risk near ``1e-9`` is the solver's residual, not a feature of the curve."""
+
+
+def student_label(student: str) -> str:
+    """The legend label of a student (``softmax:K=3`` → ``softmax, K=3``)."""
+    kind, _ = student_kind(student)
+    return STUDENT_LABELS[kind].format(student.partition("=")[2])
 
 
 def require_matplotlib() -> None:
@@ -145,7 +163,7 @@ def curve_series(curve: Curve, *, with_p_angle: bool = True) -> list[Series]:
         colour = COLOURS[index % len(COLOURS)]
         series.append(
             Series.of_estimates(
-                f"E R_n, {STUDENT_LABELS[student]}",
+                f"E R_n, {student_label(student)}",
                 [p.n for p in points],
                 [p.risk for p in points],
                 marker=MARKERS[index % len(MARKERS)],
@@ -157,7 +175,7 @@ def curve_series(curve: Curve, *, with_p_angle: bool = True) -> list[Series]:
                 Series(
                     "E p(∠(ŵ, w*)), distilled",
                     [p.n for p in points],
-                    [p.p_angle.mean for p in points],
+                    [p.p_angle.mean for p in points if p.p_angle is not None],
                     style=":",
                     marker=None,
                     colour=colour,

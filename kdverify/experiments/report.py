@@ -1,4 +1,5 @@
-"""The Markdown report: the verdict table of ``kdverify check`` and the five experiments.
+"""The Markdown report: the verdict table of ``kdverify check``, the five experiments and the
+section beyond the paper (THEORY.md §8).
 
 The check runs in a child process (``python -m kdverify check --json``, i.e.
 :func:`kdverify.claims.suite.plan` and :func:`~kdverify.claims.suite.run` under the chosen
@@ -172,6 +173,8 @@ def _markdown(profile: str, seed: int, scale: Scale, check: dict[str, Any], sect
     ]
     for section in sections:
         parts.append(f"## {section.title}")
-        parts += [f"![{section.title}]({figure})" for figure in section.figures]
+        for index, figure in enumerate(section.figures):
+            parts.append(f"![{section.title}]({figure})")
+            parts += section.captions[index : index + 1]
         parts.append(section.text)
     return "\n\n".join(parts) + "\n"

@@ -25,9 +25,11 @@ from kdverify.errors import InvalidArgument
 __all__ = [
     "KERNELS",
     "expected_test_error",
+    "expected_test_errors",
     "filter_matrix",
     "filtered",
     "gram",
+    "gram_matrices",
     "predictions",
     "rounds",
     "spectral_filter",
@@ -140,3 +142,47 @@ def expected_test_error(
         spread = rounds(matrix, k, lam, round_index)[-1]
         total += bias * bias + noise * sum((c * c for c in spread), 0 * lam)
     return total / len(cross)
+
+
+def gram_matrices(left: FloatArray, right: FloatArray, kernel: str, bandwidth: float = 1.0) -> FloatArray:
+    """:func:`gram` in floats for batches of data ``(..., d, n)`` and ``(..., d, m)`` (points as
+    columns): ``(..., n, m)``; squared RBF distances below 0 by rounding are clipped to 0."""
+    inner = np.swapaxes(left, -1, -2) @ right
+    if kernel == "linear":
+        return inner
+    if kernel == "rbf":
+        h2 = 2 * positive_float("bandwidth", float(bandwidth)) ** 2
+        squared = np.sum(left**2, axis=-2)[..., :, None] + np.sum(right**2, axis=-2)[..., None, :] - 2 * inner
+        return np.exp(-np.maximum(squared, 0.0) / h2)
+    raise InvalidArgument(f"kernel={kernel!r} is unknown; choose one of {', '.join(KERNELS)}.")
+
+
+def expected_test_errors(
+    matrix: FloatArray,
+    cross: FloatArray,
+    train_target: FloatArray,
+    test_target: FloatArray,
+    lam: float,
+    noises: Sequence[float],
+    rounds_done: int,
+) -> FloatArray:
+    """:func:`expected_test_error` of rounds ``0..rounds_done`` for a batch in floats, for several
+    noise variances at once, through one eigendecomposition ``G = V diag(g) Vᵀ`` per problem:
+    round ``t`` is ``α_t = V diag(h_t(g)) Vᵀy`` with ``h_t(g) = g^t/(g + λ)^{t+1}``, so with
+    ``P = K'V`` (``K'`` the ``cross`` kernel ``(..., m, n)``) the error at test point ``j`` is
+    ``(Σ_i P_ji h_t(g_i) (Vᵀf*)_i − f*(x'_j))² + σ² Σ_i h_t(g_i)² P_ji²``. ``matrix`` ``(..., n, n)``,
+    targets ``(..., n)`` and ``(..., m)``; returns ``(..., len(noises), rounds_done + 1)``.
+    Eigenvalues below 0 by rounding are clipped to 0 (as in :func:`spectral_filter`)."""
+    lam = positive_float("lam", lam)
+    values, vectors = np.linalg.eigh(matrix)
+    values = np.maximum(values, 0.0)
+    projected = cross @ vectors
+    coefficients = np.einsum("...ni,...n->...i", vectors, train_target)
+    biases, spreads = [], []
+    for t in range(rounds_done + 1):
+        factors = (values / (values + lam)) ** t / (values + lam)
+        bias = np.einsum("...mi,...i->...m", projected, factors * coefficients) - test_target
+        biases.append(np.mean(bias**2, axis=-1))
+        spreads.append(np.mean(np.einsum("...mi,...i->...m", projected**2, factors**2), axis=-1))
+    bias_part, spread_part = np.stack(biases, axis=-1), np.stack(spreads, axis=-1)
+    return np.stack([bias_part + float(noise) * spread_part for noise in noises], axis=-2)
