@@ -30,9 +30,15 @@ from numpy.typing import ArrayLike
 from kdverify._validation import FloatArray, as_float_array, as_generator, positive_float, positive_int
 from kdverify.errors import InvalidArgument
 from kdverify.limits import span_error_bound
-from kdverify.losses import loss_gradient
 from kdverify.numerics import sigmoid
-from kdverify.solvers._common import check_interpolable, limit_norm, prepare, resolve_tolerance, take
+from kdverify.solvers._common import (
+    Objective,
+    check_interpolable,
+    limit_norm,
+    prepare,
+    resolve_tolerance,
+    take,
+)
 from kdverify.solvers.descent import NEAR, check_interval
 from kdverify.teacher import Teacher
 
@@ -112,7 +118,9 @@ def train_deep(
     check_every = positive_int("check_every", check_every)
     first_layer = current[0]
     drift, budget, iteration = 0.0, 0.0, 0
-    w, gradient, grads = _gradients(current, points, targets)
+    objective = _DeepObjective.build(points, targets)
+    with np.errstate(over="ignore"):
+        w, gradient, grads = objective.gradients(current)
     while True:
         drift = max(drift, float(np.linalg.norm(projector.complement(current[0] - first_layer))))
         span_bound = float(span_error_bound(w, points, logits, projector=projector))
@@ -121,11 +129,12 @@ def train_deep(
         if reason:
             break
         interval = check_every if span_bound <= NEAR * tolerance else check_interval(check_every, iteration)
-        for _ in range(min(interval, max_iter - iteration)):
-            current = tuple(layer - step * g for layer, g in zip(current, grads, strict=True))
-            budget += step**2 * sum(float(np.vdot(g, g)) for g in grads)
-            w, gradient, grads = _gradients(current, points, targets)
-            iteration += 1
+        with np.errstate(over="ignore"):
+            for _ in range(min(interval, max_iter - iteration)):
+                current = tuple(layer - step * g for layer, g in zip(current, grads, strict=True))
+                budget += step**2 * sum(float(np.vdot(g, g)) for g in grads)
+                w, gradient, grads = objective.gradients(current)
+                iteration += 1
     return DeepResult(
         layers=current,
         w=w,
@@ -187,20 +196,24 @@ def balance_defect(layers: Sequence[ArrayLike]) -> float:
     )
 
 
-def _gradients(layers: Layers, data: FloatArray, targets: FloatArray) -> tuple[FloatArray, FloatArray, Layers]:
-    """End-to-end ``w``, ``∇L(w)`` and ``∂L/∂W_j = (W_N⋯W_{j+1})ᵀ ∇L(w)ᵀ (W_{j−1}⋯W_1)ᵀ``."""
-    prefixes = [layers[0]]
-    for layer in layers[1:]:
-        prefixes.append(layer @ prefixes[-1])
-    w = prefixes[-1][0]
-    gradient = loss_gradient(w, data, targets)
-    suffix = np.ones(1)
-    grads: list[FloatArray] = []
-    for j in reversed(range(len(layers))):
-        below = gradient if j == 0 else prefixes[j - 1] @ gradient
-        grads.append(np.outer(suffix, below))
-        suffix = suffix @ layers[j]
-    return w, gradient, tuple(reversed(grads))
+@dataclass(frozen=True)
+class _DeepObjective(Objective):
+    """:class:`~kdverify.solvers._common.Objective` with the layers' gradients."""
+
+    def gradients(self, layers: Layers) -> tuple[FloatArray, FloatArray, Layers]:
+        """End-to-end ``w``, ``∇L(w)`` and ``∂L/∂W_j = (W_N⋯W_{j+1})ᵀ ∇L(w)ᵀ (W_{j−1}⋯W_1)ᵀ``."""
+        prefixes = [layers[0]]
+        for layer in layers[1:]:
+            prefixes.append(layer @ prefixes[-1])
+        w = prefixes[-1][0]
+        gradient = self.gradient(w)
+        suffix = np.ones(1)
+        grads: list[FloatArray] = []
+        for j in reversed(range(len(layers))):
+            below = gradient if j == 0 else prefixes[j - 1] @ gradient
+            grads.append(np.multiply.outer(suffix, below))
+            suffix = suffix @ layers[j]
+        return w, gradient, tuple(reversed(grads))
 
 
 def _stop_reason(certified: bool, safety: float, iteration: int, max_iter: int) -> str:
