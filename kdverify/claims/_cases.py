@@ -3,6 +3,7 @@ the checks' tolerances are built from."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,10 +13,16 @@ from kdverify.claims.base import Budget, Evidence, Instance
 from kdverify.distributions.base import Family
 from kdverify.errors import InvalidArgument
 from kdverify.linalg import SpanProjector, span_projector
+from kdverify.numerics import sigmoid_prime
 from kdverify.solvers import DescentResult, TrainingResult, UserTrainer, fit_distilled, fit_user, gradient_descent
 from kdverify.teacher import Teacher
 
 EPS = float(np.finfo(np.float64).eps)
+DESCENT_MAX_ITER = 10_000
+"""Literal gradient-descent (or deep-student) steps per check of a claim about descent itself.
+Measured on the ci searches (BENCHMARKS.md §4): 90% of the instances certify within 10⁴ steps,
+the rest (flat logits, near-singular data; THEORY.md §6) need up to 10⁵ or never reach 10⁻⁹, and
+cost most of the time; they are reported undecided ("not converged within budget")."""
 # kdverify.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
 ANGLE_ROUNDING = 16 * EPS * np.pi
 
@@ -67,17 +74,36 @@ class Case:
         return fit_user(trainer, self.data, self.teacher)
 
     def train(self, budget: Budget, *, every_iterate: bool = False) -> DescentResult:
-        """Literal gradient descent at the instance's step, to a certified tolerance within the
-        budget's iterations: for claims about gradient descent itself (``every_iterate`` measures
-        the off-span drift of every iterate)."""
+        """Literal gradient descent at the instance's step, to a certified tolerance within
+        :func:`descent_steps` of the budget: for claims about gradient descent itself
+        (``every_iterate`` measures the off-span drift of every iterate)."""
         return gradient_descent(
             self.data,
             self.teacher.logits(self.data),
             self.w0,
             step=self.step(),
-            max_iter=budget.max_iter,
+            max_iter=descent_steps(budget),
             every_iterate=every_iterate,
         )
+
+    def predicted_steps(self, logits: FloatArray) -> float:
+        """Steps gradient descent at this case's step needs to shrink its error by 10¹² towards the
+        limit of target logits ``logits``: near the limit each step contracts by ``1 − ημ`` with
+        ``μ ≈ min_i σ'(u_i) λ_min⁺(XXᵀ)/n`` (THEORY.md §6's conditioning). An estimate (measured
+        within 0.004–10× of the steps taken), used to leave hopeless runs undecided unrun."""
+        projector = self.projector
+        n = self.data.shape[1]
+        mu = float(np.min(sigmoid_prime(logits))) * float(projector.smallest_positive_eigenvalue) / n
+        smoothness = float(projector.largest_eigenvalue) / (4 * n)
+        return math.log(1e12) * smoothness / (mu * self.step_fraction) if mu > 0 else math.inf
+
+    def hopeless(self, budget: Budget, logits: FloatArray | None = None) -> Evidence | None:
+        """Undecided evidence, without running, when :meth:`predicted_steps` exceeds 4× the
+        descent budget (the teacher's logits by default); ``None`` when the run is worth making."""
+        predicted = self.predicted_steps(self.teacher.logits(self.data) if logits is None else logits)
+        if predicted <= 4 * descent_steps(budget):
+            return None
+        return not_converged(f"gradient descent (predicted {predicted:.2g} steps)", 0)
 
     def limit(self, budget: Budget) -> TrainingResult:
         """The student at its certified limit by the training layer's fastest route
@@ -92,6 +118,16 @@ class Case:
         condition = float(np.sqrt(projector.largest_eigenvalue / projector.smallest_positive_eigenvalue))
         scale = float(np.linalg.norm(self.teacher.target) + np.linalg.norm(self.w0))
         return 10.0 * EPS * max(self.data.shape) * condition * scale
+
+
+def descent_steps(budget: Budget) -> int:
+    """The literal-descent steps a check may take: the budget's, at most :data:`DESCENT_MAX_ITER`."""
+    return min(budget.max_iter, DESCENT_MAX_ITER)
+
+
+def not_converged(what: str, iterations: int) -> Evidence:
+    """Undecided evidence: the solver did not reach its certified tolerance within budget."""
+    return Evidence(None, f"{what} not converged", "<=", "budget", details={"iterations": iterations})
 
 
 def descent_rounding(case: Case, result: DescentResult) -> float:

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from kdverify._validation import FloatArray
-from kdverify.claims._cases import EPS, Case, descent_rounding, ratio_evidence
+from kdverify.claims._cases import EPS, Case, descent_rounding, descent_steps, not_converged, ratio_evidence
 from kdverify.claims._content import INIT_OFF_SPAN, SPAN_DEFICIENT, TEACHER_AND_INIT
 from kdverify.claims._instances import DATA_FAMILIES, problems
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
@@ -34,11 +34,6 @@ LinearLimit = Callable[[FloatArray, Teacher, FloatArray], FloatArray]
 DeepLimit = Callable[[FloatArray, Teacher, FloatArray, FloatArray], FloatArray]
 
 
-def not_converged(what: str, iterations: int) -> Evidence:
-    """Undecided evidence: the solver did not reach its certified tolerance within budget."""
-    return Evidence(None, f"{what} not converged", "<=", "budget", details={"iterations": iterations})
-
-
 def _ratio(error: float, tolerance: float) -> float:
     """``error/tolerance`` with ``0/0 = 0`` (no step taken, nothing to drift)."""
     return 0.0 if error == 0 else error / tolerance
@@ -59,7 +54,7 @@ def check_span_invariance(
     flow stays within the rounding those runs can accumulate. The solvers measure the drift at
     every iterate; ``invariant`` (the statement under test) is also evaluated at the end points."""
     case = Case.from_instance(instance)
-    descent = case.train(Budget(budget.alpha, budget.trials, min(budget.max_iter, 20_000)), every_iterate=True)
+    descent = case.train(budget, every_iterate=True)
     flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
     projector = case.projector
     descent_drift = max(float(descent.off_span_max), float(np.linalg.norm(invariant(projector, descent.w, case.w0))))
@@ -104,6 +99,9 @@ def check_linear_bias(
             promise=f"‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)",
             rank=int(case.projector.rank),
         )
+    hopeless = case.hopeless(budget)
+    if hopeless is not None:
+        return hopeless
     descent = case.train(budget)
     if not descent.converged:
         return not_converged("gradient descent", int(descent.iterations))
@@ -130,14 +128,10 @@ def check_linear_bias(
     )
 
 
-# Deep students converge slowly from small inits; the invariance part is decided whatever the
-# budget, the limit part only for runs that certify convergence within it.
-DEEP_MAX_ITER = 20_000
-
-
 def check_deep_bias(instance: Instance, budget: Budget, *, limit_formula: DeepLimit = deep_limit) -> Evidence:
     """Deep linear student by gradient descent: ``W_1(t)P⊥`` never moves beyond rounding, and when
-    the end-to-end vector converges it is within its certificate of
+    the end-to-end vector converges (deep students converge slowly from small inits; the
+    invariance part is decided whatever the budget) it is within its certificate of
     ``P w*/T + P⊥ W_1(0)ᵀ v_∞``. Reports whether a balanced init converged."""
     case = Case.from_instance(instance)
     architecture = instance["architecture"]
@@ -148,7 +142,7 @@ def check_deep_bias(instance: Instance, budget: Budget, *, limit_formula: DeepLi
         scale=float(architecture["init_scale"]),
         rng=np.random.default_rng(int(instance["init_seed"])),
     )
-    run = train_deep_distilled(case.data, case.teacher, layers, max_iter=min(budget.max_iter, DEEP_MAX_ITER))
+    run = train_deep_distilled(case.data, case.teacher, layers, max_iter=descent_steps(budget))
     # Each step changes W_1 by η·v·∇Lᵀ (a product whose rows lie in span X up to rounding
     # γ_{N+n}·η‖v‖‖∇L‖ per entry) and rounds W_1 itself by eps‖W_1‖; summed over all steps.
     sizes = max(float(np.linalg.norm(layer)) for layer in (*layers, *run.layers))
