@@ -22,7 +22,16 @@ DESCENT_MAX_ITER = 10_000
 """Literal gradient-descent (or deep-student) steps per check of a claim about descent itself.
 Measured on the ci searches (BENCHMARKS.md §4): 90% of the instances certify within 10⁴ steps,
 the rest (flat logits, near-singular data; THEORY.md §6) need up to 10⁵ or never reach 10⁻⁹, and
-cost most of the time; they are reported undecided ("not converged within budget")."""
+cost most of the time. A run that does not certify its 10⁻⁹ tolerance within the budget is decided
+at the distance it did certify when that resolves the claimed limit (:data:`RESOLUTION`), else it
+is reported undecided ("not converged within budget")."""
+
+RESOLUTION = 1e-3
+"""A literal-descent run cut by :data:`DESCENT_MAX_ITER` still decides its example when its certified
+distance to the limit is at most this fraction of the smallest term of the claimed limit
+(:meth:`Case.separation`): the check then rules out every limit that differs from the claimed one
+by 2·10⁻³ of that term or more — a dropped, swapped or mis-scaled term — and reports the resolution
+it reached. Runs that certify within budget reach ``10⁻⁹·max(1, ‖ŵ‖)`` as before."""
 # kdverify.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
 ANGLE_ROUNDING = 16 * EPS * np.pi
 
@@ -86,21 +95,30 @@ class Case:
             every_iterate=every_iterate,
         )
 
-    def predicted_steps(self, logits: FloatArray) -> float:
-        """Steps gradient descent at this case's step needs to shrink its error by 10¹² towards the
-        limit of target logits ``logits``: near the limit each step contracts by ``1 − ημ`` with
+    def separation(self) -> float:
+        """The smallest nonzero term of the limit ``P w*/T + P⊥w0``: how far a limit with a term
+        dropped or swapped would be from it (``inf`` when both vanish)."""
+        projector = self.projector
+        terms = (np.linalg.norm(projector.project(self.teacher.target)), np.linalg.norm(projector.complement(self.w0)))
+        return float(min((term for term in terms if term > 0), default=np.inf))
+
+    def predicted_steps(self, logits: FloatArray, *, reduction: float = 1e12) -> float:
+        """Steps gradient descent at this case's step needs to shrink its error by ``reduction`` towards
+        the limit of target logits ``logits``: near the limit each step contracts by ``1 − ημ`` with
         ``μ ≈ min_i σ'(u_i) λ_min⁺(XXᵀ)/n`` (THEORY.md §6's conditioning). An estimate (measured
         within 0.004–10× of the steps taken), used to leave hopeless runs undecided unrun."""
         projector = self.projector
         n = self.data.shape[1]
         mu = float(np.min(sigmoid_prime(logits))) * float(projector.smallest_positive_eigenvalue) / n
         smoothness = float(projector.largest_eigenvalue) / (4 * n)
-        return math.log(1e12) * smoothness / (mu * self.step_fraction) if mu > 0 else math.inf
+        return math.log(reduction) * smoothness / (mu * self.step_fraction) if mu > 0 else math.inf
 
-    def hopeless(self, budget: Budget, logits: FloatArray | None = None) -> Evidence | None:
-        """Undecided evidence, without running, when :meth:`predicted_steps` exceeds 4× the
-        descent budget (the teacher's logits by default); ``None`` when the run is worth making."""
-        predicted = self.predicted_steps(self.teacher.logits(self.data) if logits is None else logits)
+    def hopeless(self, budget: Budget, logits: FloatArray | None = None, *, reduction: float = 1e12) -> Evidence | None:
+        """Undecided evidence, without running, when :meth:`predicted_steps` (for ``reduction``)
+        exceeds 4× the descent budget (the teacher's logits by default); ``None`` when the run is
+        worth making."""
+        logits = self.teacher.logits(self.data) if logits is None else logits
+        predicted = self.predicted_steps(logits, reduction=reduction)
         if predicted <= 4 * descent_steps(budget):
             return None
         return not_converged(f"gradient descent (predicted {predicted:.2g} steps)", 0)
