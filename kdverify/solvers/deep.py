@@ -118,7 +118,7 @@ def train_deep(
     check_every = positive_int("check_every", check_every)
     current = tuple(layer.copy() for layer in current)  # stepped in place
     first_layer = current[0].copy()
-    drift, budget, iteration = 0.0, 0.0, 0
+    drift, budget, iteration = 0.0, np.float64(0.0), 0
     objective = _DeepObjective.build(points, targets)
     with np.errstate(over="ignore"):
         w, gradient, steps = objective.gradients(current, scale=step)

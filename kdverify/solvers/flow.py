@@ -112,7 +112,7 @@ def gradient_flow(
         max_time = positive_float("max_time", max_time)
         horizon = min(horizon, max_time)
 
-    objective = Objective.build(data, targets)
+    objective = Objective.build(problem.data[0], targets)
     w, time, steps, evaluations, off_span_max = start, 0.0, 0, 0, 0.0
     span_bound, off_span, bound = (float(v[0]) for v in certify(start[None], start, data, logits, projector))
     while bound > tolerance and time < max_time:
