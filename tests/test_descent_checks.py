@@ -94,3 +94,14 @@ def test_mixed_descent_batch_returns_what_single_runs_return() -> None:
         single = fit_mixed(data[b], teacher, 0.5, w0[b], method="gd", newton_iter=0)
         assert bool(single.converged)
         assert np.array_equal(batch.w[b], single.w) and batch.iterations[b] == single.iterations
+
+
+def test_a_limit_with_no_term_to_resolve_needs_the_full_tolerance() -> None:
+    """w* ⊥ span X and w0 ∈ span X: the limit is 0 and has no term to measure a resolution by, so a
+    run cut after one step is undecided (not decided at 'resolution 0')."""
+    instance = Instance(
+        "generic",
+        {"points": [[1.0, 0.0, 0.0]], "w_star": [0.0, 1.0, 0.0], "temperature": 1.0, "w0": [1.0, 0.0, 0.0]},
+    )
+    assert check_linear_bias(instance, Budget(max_iter=1)).holds is None
+    assert check_linear_bias(instance, Budget(max_iter=100_000)).holds is True

@@ -143,6 +143,12 @@ def descent_steps(budget: Budget) -> int:
     return min(budget.max_iter, DESCENT_MAX_ITER)
 
 
+def resolution(bound: float, separation: float) -> float:
+    """``bound / separation`` (:data:`RESOLUTION`); ``inf`` when the limit has no nonzero term to
+    resolve, so that only a run certified to its full tolerance decides."""
+    return bound / separation if math.isfinite(separation) else math.inf
+
+
 def not_converged(what: str, iterations: int) -> Evidence:
     """Undecided evidence: the solver did not reach its certified tolerance within budget."""
     return Evidence(None, f"{what} not converged", "<=", "budget", details={"iterations": iterations})

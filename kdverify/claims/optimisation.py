@@ -11,7 +11,16 @@ import numpy as np
 from hypothesis import strategies as st
 
 from kdverify._validation import FloatArray
-from kdverify.claims._cases import EPS, RESOLUTION, Case, descent_rounding, descent_steps, not_converged, ratio_evidence
+from kdverify.claims._cases import (
+    EPS,
+    RESOLUTION,
+    Case,
+    descent_rounding,
+    descent_steps,
+    not_converged,
+    ratio_evidence,
+    resolution,
+)
 from kdverify.claims._content import INIT_OFF_SPAN, SPAN_DEFICIENT, TEACHER_AND_INIT
 from kdverify.claims._instances import DATA_FAMILIES, problems
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
@@ -100,13 +109,12 @@ def check_linear_bias(
             promise=f"‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)",
             rank=int(case.projector.rank),
         )
-    separation = case.separation()
     hopeless = case.hopeless(budget, reduction=1 / RESOLUTION)
     if hopeless is not None:
         return hopeless
     descent = case.train(budget)
-    resolution = float(descent.bound) / separation
-    if not (descent.converged or resolution <= RESOLUTION):
+    resolved = resolution(float(descent.bound), case.separation())
+    if not (descent.converged or resolved <= RESOLUTION):
         return not_converged("gradient descent", int(descent.iterations))
     flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
     if not flow.converged:
@@ -128,7 +136,7 @@ def check_linear_bias(
             "full_rank_recovers_teacher": bool(case.projector.rank == case.data.shape[0]),
             "iterations": int(descent.iterations),
             "descent_converged": bool(descent.converged),
-            "resolution": resolution,
+            "resolution": resolved,
         },
     )
 
@@ -160,15 +168,15 @@ def check_deep_bias(instance: Instance, budget: Budget, *, limit_formula: DeepLi
     projector = case.projector
     terms = (projector.project(case.teacher.target), projector.complement(layers[0].T @ run.upper_product))
     separation = min((float(np.linalg.norm(term)) for term in terms if np.any(term)), default=np.inf)
-    resolution = run.span_bound / separation
-    if run.converged or resolution <= RESOLUTION:
+    resolved = resolution(run.span_bound, separation)
+    if run.converged or resolved <= RESOLUTION:
         limit = limit_formula(case.data, case.teacher, layers[0], run.upper_product)
         rounding = run.first_layer_drift * float(np.linalg.norm(run.upper_product)) + case.closed_form_error()
         parts["limit"] = (float(np.linalg.norm(run.w - limit)), run.span_bound + rounding + drift_tol)
     return ratio_evidence(
         parts,
         converged=run.converged,
-        resolution=resolution,
+        resolution=resolved,
         reason=run.reason,
         balanced=bool(architecture["balanced"]),
         initial_balance_defect=balance_defect(layers),
