@@ -33,7 +33,7 @@ class Profile:
     """A named budget. Examples are per (claim, family) pair: ``max_examples`` for deterministic
     claims, ``statistical_examples`` for statistical ones (each example a Monte Carlo estimate)
     and ``descent_examples`` for claims about gradient descent itself (each example a literal
-    run to its certified limit, thousands of steps on ill-conditioned data). ``given_examples`` is
+    run toward its certified limit, up to 10⁴ steps: ``kdverify.claims._cases.DESCENT_MAX_ITER``). ``given_examples`` is
     what the registered hypothesis profile gives each ``@given`` test (a user's own properties,
     kdverify's unit tests)."""
 
