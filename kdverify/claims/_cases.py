@@ -82,16 +82,16 @@ class Case:
             raise InvalidArgument(f"trainer {trainer.name} starts from w0 = 0, but the instance has w0 = {self.w0}.")
         return fit_user(trainer, self.data, self.teacher)
 
-    def train(self, budget: Budget, *, every_iterate: bool = False) -> DescentResult:
+    def train(self, budget: Budget, *, every_iterate: bool = False, max_iter: int | None = None) -> DescentResult:
         """Literal gradient descent at the instance's step, to a certified tolerance within
-        :func:`descent_steps` of the budget: for claims about gradient descent itself
-        (``every_iterate`` measures the off-span drift of every iterate)."""
+        ``max_iter`` steps (default the budget's; claims about gradient descent itself pass
+        :func:`descent_steps`); ``every_iterate`` measures the off-span drift of every iterate."""
         return gradient_descent(
             self.data,
             self.teacher.logits(self.data),
             self.w0,
             step=self.step(),
-            max_iter=descent_steps(budget),
+            max_iter=budget.max_iter if max_iter is None else max_iter,
             every_iterate=every_iterate,
         )
 

@@ -63,7 +63,7 @@ def check_span_invariance(
     flow stays within the rounding those runs can accumulate. The solvers measure the drift at
     every iterate; ``invariant`` (the statement under test) is also evaluated at the end points."""
     case = Case.from_instance(instance)
-    descent = case.train(budget, every_iterate=True)
+    descent = case.train(budget, every_iterate=True, max_iter=descent_steps(budget))
     flow = gradient_flow(case.data, case.teacher.logits(case.data), case.w0)
     projector = case.projector
     descent_drift = max(float(descent.off_span_max), float(np.linalg.norm(invariant(projector, descent.w, case.w0))))
@@ -112,7 +112,7 @@ def check_linear_bias(
     hopeless = case.hopeless(budget, reduction=1 / RESOLUTION)
     if hopeless is not None:
         return hopeless
-    descent = case.train(budget)
+    descent = case.train(budget, max_iter=descent_steps(budget))
     resolved = resolution(float(descent.bound), case.separation())
     if not (descent.converged or resolved <= RESOLUTION):
         return not_converged("gradient descent", int(descent.iterations))
