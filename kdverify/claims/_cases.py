@@ -3,12 +3,13 @@ the checks' tolerances are built from."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from kdverify._util.linalg import SpanProjector, span_projector
-from kdverify._util.numerics import EPS
+from kdverify._util.numerics import EPS, sigmoid_prime
 from kdverify._util.validation import FloatArray
 from kdverify.claims.base import Budget, Evidence, Instance
 from kdverify.data.base import Family
@@ -16,6 +17,20 @@ from kdverify.errors import InvalidArgument
 from kdverify.training import DescentResult, TrainingResult, UserTrainer, fit_distilled, fit_user, gradient_descent
 from kdverify.training.teacher import Teacher
 
+DESCENT_MAX_ITER = 10_000
+"""Literal gradient-descent (or deep-student) steps per check of a claim about descent itself.
+Measured on the ci searches (BENCHMARKS.md §4): 90% of the instances certify within 10⁴ steps,
+the rest (flat logits, near-singular data; THEORY.md §6) need up to 10⁵ or never reach 10⁻⁹, and
+cost most of the time. A run that does not certify its 10⁻⁹ tolerance within the budget is decided
+at the distance it did certify when that resolves the claimed limit (:data:`RESOLUTION`), else it
+is reported undecided ("not converged within budget")."""
+
+RESOLUTION = 1e-3
+"""A literal-descent run cut by :data:`DESCENT_MAX_ITER` still decides its example when its certified
+distance to the limit is at most this fraction of the smallest term of the claimed limit
+(:meth:`Case.separation`): the check then rules out every limit that differs from the claimed one
+by 2·10⁻³ of that term or more — a dropped, swapped or mis-scaled term — and reports the resolution
+it reached. Runs that certify within budget reach ``10⁻⁹·max(1, ‖ŵ‖)`` as before."""
 # kdverify._util.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
 ANGLE_ROUNDING = 16 * EPS * np.pi
 
@@ -66,18 +81,46 @@ class Case:
             raise InvalidArgument(f"trainer {trainer.name} starts from w0 = 0, but the instance has w0 = {self.w0}.")
         return fit_user(trainer, self.data, self.teacher)
 
-    def train(self, budget: Budget, *, every_iterate: bool = False) -> DescentResult:
-        """Literal gradient descent at the instance's step, to a certified tolerance within the
-        budget's iterations: for claims about gradient descent itself (``every_iterate`` measures
-        the off-span drift of every iterate)."""
+    def train(self, budget: Budget, *, every_iterate: bool = False, max_iter: int | None = None) -> DescentResult:
+        """Literal gradient descent at the instance's step, to a certified tolerance within
+        ``max_iter`` steps (default the budget's; claims about gradient descent itself pass
+        :func:`descent_steps`); ``every_iterate`` measures the off-span drift of every iterate."""
         return gradient_descent(
             self.data,
             self.teacher.logits(self.data),
             self.w0,
             step=self.step(),
-            max_iter=budget.max_iter,
+            max_iter=budget.max_iter if max_iter is None else max_iter,
             every_iterate=every_iterate,
         )
+
+    def separation(self) -> float:
+        """The smallest nonzero term of the limit ``P w*/T + P⊥w0``: how far a limit with a term
+        dropped or swapped would be from it (``inf`` when both vanish)."""
+        projector = self.projector
+        terms = (np.linalg.norm(projector.project(self.teacher.target)), np.linalg.norm(projector.complement(self.w0)))
+        return float(min((term for term in terms if term > 0), default=np.inf))
+
+    def predicted_steps(self, logits: FloatArray, *, reduction: float = 1e12) -> float:
+        """Steps gradient descent at this case's step needs to shrink its error by ``reduction`` towards
+        the limit of target logits ``logits``: near the limit each step contracts by ``1 − ημ`` with
+        ``μ ≈ min_i σ'(u_i) λ_min⁺(XXᵀ)/n`` (THEORY.md §6's conditioning). An estimate (measured
+        within 0.004–10× of the steps taken), used to leave hopeless runs undecided unrun."""
+        projector = self.projector
+        n = self.data.shape[1]
+        mu = float(np.min(sigmoid_prime(logits))) * float(projector.smallest_positive_eigenvalue) / n
+        smoothness = float(projector.largest_eigenvalue) / (4 * n)
+        return math.log(reduction) * smoothness / (mu * self.step_fraction) if mu > 0 else math.inf
+
+    def hopeless(self, budget: Budget, logits: FloatArray | None = None, *, reduction: float = 1e12) -> Evidence | None:
+        """Undecided evidence, without running, when :meth:`predicted_steps` (for ``reduction``)
+        exceeds 4× the descent budget (the teacher's logits by default); ``None`` when the run is
+        worth making."""
+        logits = self.teacher.logits(self.data) if logits is None else logits
+        predicted = self.predicted_steps(logits, reduction=reduction)
+        if predicted <= 4 * descent_steps(budget):
+            return None
+        return not_converged(f"gradient descent (predicted {predicted:.2g} steps)", 0)
 
     def limit(self, budget: Budget) -> TrainingResult:
         """The student at its certified limit by the training layer's fastest route
@@ -92,6 +135,22 @@ class Case:
         condition = float(np.sqrt(projector.largest_eigenvalue / projector.smallest_positive_eigenvalue))
         scale = float(np.linalg.norm(self.teacher.target) + np.linalg.norm(self.w0))
         return 10.0 * EPS * max(self.data.shape) * condition * scale
+
+
+def descent_steps(budget: Budget) -> int:
+    """The literal-descent steps a check may take: the budget's, at most :data:`DESCENT_MAX_ITER`."""
+    return min(budget.max_iter, DESCENT_MAX_ITER)
+
+
+def resolution(bound: float, separation: float) -> float:
+    """``bound / separation`` (:data:`RESOLUTION`); ``inf`` when the limit has no nonzero term to
+    resolve, so that only a run certified to its full tolerance decides."""
+    return bound / separation if math.isfinite(separation) else math.inf
+
+
+def not_converged(what: str, iterations: int) -> Evidence:
+    """Undecided evidence: the solver did not reach its certified tolerance within budget."""
+    return Evidence(None, f"{what} not converged", "<=", "budget", details={"iterations": iterations})
 
 
 def descent_rounding(case: Case, result: DescentResult) -> float:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 from functools import partial
 from typing import Any
@@ -25,15 +26,14 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from kdverify._util.numerics import sigmoid, sigmoid_prime
+from kdverify._util.numerics import sigmoid
 from kdverify._util.validation import FloatArray
-from kdverify.claims._cases import EPS, Case, ratio_evidence
+from kdverify.claims._cases import EPS, Case, descent_steps, not_converged, ratio_evidence
 from kdverify.claims._content import either_side_positive, init_off_span
 from kdverify.claims._estimates import Undecided, paired_difference
 from kdverify.claims._instances import GENERIC, distribution_of, problems, sized_families
 from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Claim, Content, Evidence, Instance, Mutant
-from kdverify.claims.optimisation import not_converged
 from kdverify.data.discrete import Discrete, Ties
 from kdverify.data.exact import column_span, dot, sign
 from kdverify.training.limits import linear_limit
@@ -44,8 +44,6 @@ RHOS = ("1/4", "1/2", "3/4", "1")
 """The soft-label ratios the claims compare (exact strings, so certificates read them exactly)."""
 
 MIXED_FAMILIES = (GENERIC, "isotropic", "discrete")
-GD_MAX_ITER = 20_000
-"""Literal GD steps per check; instances predicted to need more than 4× this are undecided without running."""
 
 Formula = Callable[[FloatArray, FloatArray, FloatArray, Teacher], FloatArray]
 """``(X, u, w0, teacher) ↦`` the claimed limit for consistent target logits ``u``."""
@@ -66,16 +64,15 @@ def check_mixed_limit(instance: Instance, budget: Budget, *, formula: Formula = 
     limit: of ``formula`` (``P⊥w_0 + X(XᵀX)⁺u``) when the logits are consistent — when the certificate
     accepts that closed form as the limit — else of the Newton minimiser in ``w_0 + span X``,
     with both certificates. At ``ρ = 1`` the closed form is also held against §3's ``P w*/T + P⊥w_0``."""
-    case = Case.from_instance(instance)
+    case = replace(Case.from_instance(instance), step_fraction=1.0)  # fit_mixed steps at 1/L_max
     rho, labeller = float(Fraction(instance["rho"])), _labeller(instance)
-    cap = min(budget.max_iter, GD_MAX_ITER)
     logits = mixed_logits(*mixed_targets(case.data, case.teacher, rho, labeller))
-    predicted = _predicted_steps(case, logits)
-    if predicted > 4 * cap:  # THEORY.md §6: flat logits make GD hopeless in budget; say so, do not run it
-        return not_converged(f"gradient descent (predicted {predicted:.2g} steps)", 0)
+    hopeless = case.hopeless(budget, logits)  # THEORY.md §6: flat logits make GD hopeless in budget
+    if hopeless is not None:
+        return hopeless
     descent = fit_mixed(
         case.data, case.teacher, rho, case.w0, labeller=labeller, method="gd", newton_iter=0,
-        max_iter=cap,
+        max_iter=descent_steps(budget),
     )
     if not descent.converged:
         return not_converged("gradient descent on mixed targets", int(descent.iterations))
@@ -101,17 +98,6 @@ def check_mixed_limit(instance: Instance, budget: Budget, *, formula: Formula = 
         imperfect=labeller is not None,
         iterations=int(descent.iterations),
     )
-
-
-def _predicted_steps(case: Case, logits: FloatArray) -> float:
-    """Steps GD at ``η = 1/L_max`` needs to shrink its error by 10¹²: near the limit each step
-    contracts by ``1 − η μ`` with ``μ ≈ min_i σ'(u_i) λ_min⁺(XXᵀ)/n`` (THEORY.md §6's conditioning)."""
-    projector = case.projector
-    n = case.data.shape[1]
-    curvature = float(np.min(sigmoid_prime(logits)))
-    smoothness = float(projector.largest_eigenvalue) / (4 * n)
-    mu = curvature * float(projector.smallest_positive_eigenvalue) / n
-    return math.log(1e12) * smoothness / mu if mu > 0 else math.inf
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,12 +25,11 @@ from hypothesis import strategies as st
 
 from kdverify._util.linalg import SpanProjector, span_projector
 from kdverify._util.validation import FloatArray
-from kdverify.claims._cases import EPS
+from kdverify.claims._cases import EPS, descent_steps, not_converged
 from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import GENERIC
 from kdverify.claims._ties import tie_aware_comparison
 from kdverify.claims.base import Budget, Claim, Content, Evidence, Instance, Mutant
-from kdverify.claims.optimisation import not_converged
 from kdverify.data.discrete import Ties
 from kdverify.data.exact import RationalSpan, dot
 from kdverify.data.registry import family_spec
@@ -140,7 +139,7 @@ def check_multiclass_bias(
     fraction = float(instance.get("step_fraction", 1.0))
     run = softmax_descent(
         data[None], teacher, w0[None], np.array([DESCENT_RTOL * scale]), step_fraction=fraction,
-        max_iter=budget.max_iter,
+        max_iter=descent_steps(budget),
     )
     iterations = int(run.iterations[0])
     if not run.converged[0]:

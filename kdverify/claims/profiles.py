@@ -33,7 +33,7 @@ class Profile:
     """A named budget. Examples are per (claim, family) pair: ``max_examples`` for deterministic
     claims, ``statistical_examples`` for statistical ones (each example a Monte Carlo estimate)
     and ``descent_examples`` for claims about gradient descent itself (each example a literal
-    run to its certified limit, thousands of steps on ill-conditioned data). ``given_examples`` is
+    run toward its certified limit, up to 10⁴ steps: ``kdverify.claims._cases.DESCENT_MAX_ITER``). ``given_examples`` is
     what the registered hypothesis profile gives each ``@given`` test (a user's own properties,
     kdverify's unit tests)."""
 
@@ -73,9 +73,9 @@ PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
         Profile(
-            "ci", 100, 5, 12, 12, 300, 100_000, True, description="derandomised and bounded: CI and the default check"
+            "ci", 100, 5, 30, 12, 300, 100_000, True, description="derandomised and bounded: CI and the default check"
         ),
-        Profile("dev", 100, 20, 25, 25, 400, 200_000, False, description="a quick local look with fresh randomness"),
+        Profile("dev", 100, 20, 50, 25, 400, 200_000, False, description="a quick local look with fresh randomness"),
         Profile("thorough", 500, 60, 150, 150, 1000, 500_000, False, description="minutes per claim"),
         Profile("hunt", 2000, 200, 500, 2000, 2000, 1_000_000, False, description="long counterexample searches"),
     )

@@ -7,7 +7,7 @@ Every solver works on a batch ``(B, d, n)``; a single problem is the batch of on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -259,6 +259,39 @@ class Certificate:
                 span_bound = np.where(self.lower > 0, span_bound, np.inf)
         bound = span_bound + off_span + self.subspace_error * _norms(moved)
         return span_bound, off_span, bound
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One problem's ``−Xᵀ``, ``X/n`` and ``X`` with its targets, so that ``∇L`` and ``∇²L`` are a
+    few small products: solvers that step one small problem tens of thousands of times (the deep
+    student, the flow's integrator) would spend more on :mod:`kdverify.training.losses`' argument checks
+    than on the arithmetic. The caller has validated the data once (:func:`prepare`)."""
+
+    negated: FloatArray
+    scaled: FloatArray
+    data: FloatArray
+    targets: FloatArray
+
+    @classmethod
+    def build(cls, data: FloatArray, targets: FloatArray) -> Self:
+        """The constants of ``data`` ``(d, n)`` and ``targets`` ``(n,)``."""
+        return cls(np.ascontiguousarray(-data.T), np.ascontiguousarray(data / data.shape[1]), data, targets)
+
+    def gradient(self, w: FloatArray) -> FloatArray:
+        """``∇L(w) = (X/n)(σ(Xᵀw) − t)`` with ``σ(z) = 1/(1 + e^{−z})``, as the batched engine
+        computes it: ``e^{−z}`` may overflow to ``inf``, giving ``σ = 0`` as it should (callers
+        silence that warning once around their loops, ``np.errstate`` costs as much as a step)."""
+        residual = np.exp(self.negated @ w)
+        residual += 1.0
+        np.reciprocal(residual, out=residual)
+        residual -= self.targets
+        return self.scaled @ residual
+
+    def hessian(self, w: FloatArray) -> FloatArray:
+        """``∇²L(w) = (X/n) diag(σ'(Xᵀw)) Xᵀ`` with ``σ'(z) = e^{−|z|}/(1 + e^{−|z|})²``."""
+        decay = np.exp(-np.abs(self.negated @ w))  # never overflows
+        return (self.scaled * (decay / (1.0 + decay) ** 2)) @ self.data.T
 
 
 def _norms(vectors: FloatArray) -> FloatArray:

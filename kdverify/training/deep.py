@@ -30,10 +30,16 @@ from numpy.typing import ArrayLike
 from kdverify._util.numerics import sigmoid
 from kdverify._util.validation import FloatArray, as_float_array, as_generator, positive_float, positive_int
 from kdverify.errors import InvalidArgument
-from kdverify.training._common import check_interpolable, limit_norm, prepare, resolve_tolerance, take
+from kdverify.training._common import (
+    Objective,
+    check_interpolable,
+    limit_norm,
+    prepare,
+    resolve_tolerance,
+    take,
+)
 from kdverify.training.descent import NEAR, check_interval
 from kdverify.training.limits import span_error_bound
-from kdverify.training.losses import loss_gradient
 from kdverify.training.teacher import Teacher
 
 __all__ = [
@@ -110,9 +116,12 @@ def train_deep(
     step = _resolve_deep_step(step, current, smoothness, scale)
     max_iter = positive_int("max_iter", max_iter, min_value=0)
     check_every = positive_int("check_every", check_every)
-    first_layer = current[0]
-    drift, budget, iteration = 0.0, 0.0, 0
-    w, gradient, grads = _gradients(current, points, targets)
+    current = tuple(layer.copy() for layer in current)  # stepped in place
+    first_layer = current[0].copy()
+    drift, budget, iteration = 0.0, np.float64(0.0), 0
+    objective = _DeepObjective.build(points, targets)
+    with np.errstate(over="ignore"):
+        w, gradient, steps = objective.gradients(current, scale=step)
     while True:
         drift = max(drift, float(np.linalg.norm(projector.complement(current[0] - first_layer))))
         span_bound = float(span_error_bound(w, points, logits, projector=projector))
@@ -121,22 +130,24 @@ def train_deep(
         if reason:
             break
         interval = check_every if span_bound <= NEAR * tolerance else check_interval(check_every, iteration)
-        for _ in range(min(interval, max_iter - iteration)):
-            current = tuple(layer - step * g for layer, g in zip(current, grads, strict=True))
-            budget += step**2 * sum(float(np.vdot(g, g)) for g in grads)
-            w, gradient, grads = _gradients(current, points, targets)
-            iteration += 1
+        with np.errstate(over="ignore"):
+            for _ in range(min(interval, max_iter - iteration)):
+                for layer, change in zip(current, steps, strict=True):
+                    layer -= change
+                budget += sum(map(np.vdot, steps, steps))
+                w, gradient, steps = objective.gradients(current, scale=step)
+                iteration += 1
     return DeepResult(
         layers=current,
         w=w,
         iterations=iteration,
         converged=reason == "certified",
-        gradient_norm=float(np.sqrt(sum(np.sum(g**2) for g in grads))),
+        gradient_norm=float(np.sqrt(sum(map(np.vdot, steps, steps)))) / step,
         end_to_end_gradient_norm=float(np.linalg.norm(gradient)),
         step=step,
         span_bound=span_bound,
         first_layer_drift=drift,
-        balance_budget=budget,
+        balance_budget=float(budget),
         tol=tolerance,
         reason=reason,
     )
@@ -187,20 +198,27 @@ def balance_defect(layers: Sequence[ArrayLike]) -> float:
     )
 
 
-def _gradients(layers: Layers, data: FloatArray, targets: FloatArray) -> tuple[FloatArray, FloatArray, Layers]:
-    """End-to-end ``w``, ``∇L(w)`` and ``∂L/∂W_j = (W_N⋯W_{j+1})ᵀ ∇L(w)ᵀ (W_{j−1}⋯W_1)ᵀ``."""
-    prefixes = [layers[0]]
-    for layer in layers[1:]:
-        prefixes.append(layer @ prefixes[-1])
-    w = prefixes[-1][0]
-    gradient = loss_gradient(w, data, targets)
-    suffix = np.ones(1)
-    grads: list[FloatArray] = []
-    for j in reversed(range(len(layers))):
-        below = gradient if j == 0 else prefixes[j - 1] @ gradient
-        grads.append(np.outer(suffix, below))
-        suffix = suffix @ layers[j]
-    return w, gradient, tuple(reversed(grads))
+@dataclass(frozen=True)
+class _DeepObjective(Objective):
+    """:class:`~kdverify.training._common.Objective` with the layers' gradients."""
+
+    def gradients(self, layers: Layers, *, scale: float = 1.0) -> tuple[FloatArray, FloatArray, Layers]:
+        """End-to-end ``w``, ``∇L(w)`` and ``scale·∂L/∂W_j`` with ``∂L/∂W_j = (W_N⋯W_{j+1})ᵀ ∇L(w)ᵀ
+        (W_{j−1}⋯W_1)ᵀ`` (``scale = η`` gives the steps: ``η`` rides on the short vector
+        ``W_N⋯W_{j+1}``, not on the matrix)."""
+        prefixes = [layers[0]]  # W_j⋯W_1 for j < N
+        for layer in layers[1:-1]:
+            prefixes.append(layer @ prefixes[-1])
+        w = (layers[-1] @ prefixes[-1])[0]
+        gradient = self.gradient(w)
+        grads = [scale * (prefixes[-1] @ gradient)[None, :]]
+        suffix = scale * layers[-1][0]
+        for j in range(len(layers) - 2, -1, -1):
+            below = gradient if j == 0 else prefixes[j - 1] @ gradient
+            grads.append(np.multiply.outer(suffix, below))
+            if j:
+                suffix = suffix @ layers[j]
+        return w, gradient, tuple(reversed(grads))
 
 
 def _stop_reason(certified: bool, safety: float, iteration: int, max_iter: int) -> str:

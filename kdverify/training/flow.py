@@ -23,8 +23,16 @@ from scipy.integrate import solve_ivp
 from kdverify._util.numerics import sigmoid, sigmoid_prime
 from kdverify._util.validation import FloatArray, positive_float
 from kdverify.errors import InvalidArgument, NotConverged
-from kdverify.training._common import certify, check_interpolable, limit_norm, prepare, resolve_tolerance, take
-from kdverify.training.losses import loss_gradient, loss_hessian
+from kdverify.training._common import (
+    Objective,
+    certify,
+    check_interpolable,
+    limit_norm,
+    prepare,
+    resolve_tolerance,
+    take,
+)
+from kdverify.training.losses import loss_gradient
 from kdverify.training.teacher import Teacher
 
 __all__ = ["FlowResult", "flow_distilled", "gradient_flow"]
@@ -104,19 +112,21 @@ def gradient_flow(
         max_time = positive_float("max_time", max_time)
         horizon = min(horizon, max_time)
 
+    objective = Objective.build(problem.data[0], targets)
     w, time, steps, evaluations, off_span_max = start, 0.0, 0, 0, 0.0
     span_bound, off_span, bound = (float(v[0]) for v in certify(start[None], start, data, logits, projector))
     while bound > tolerance and time < max_time:
         end = min(time + horizon, max_time)
-        solution = solve_ivp(
-            lambda _, v: -loss_gradient(v, data, targets),
-            (time, end),
-            w,
-            method=method,
-            rtol=ode_rtol,
-            atol=ode_atol,
-            **({"jac": lambda _, v: -loss_hessian(v, data)} if method in IMPLICIT else {}),
-        )
+        with np.errstate(over="ignore"):
+            solution = solve_ivp(
+                lambda _, v: -objective.gradient(v),
+                (time, end),
+                w,
+                method=method,
+                rtol=ode_rtol,
+                atol=ode_atol,
+                **({"jac": lambda _, v: -objective.hessian(v)} if method in IMPLICIT else {}),
+            )
         if solution.status < 0:
             raise InvalidArgument(f"solve_ivp failed with method={method!r}: {solution.message}")
         states = solution.y.T[1:]

@@ -40,7 +40,7 @@ from kdverify._util.numerics import sigmoid, sigmoid_prime
 from kdverify._util.validation import FloatArray, as_data, as_float_array, positive_int, probability
 from kdverify.errors import InvalidArgument
 from kdverify.training._common import EPS, Certificate, Problem, prepare, resolve_tolerance, take
-from kdverify.training.descent import descend
+from kdverify.training.descent import NEAR, check_interval, descend
 from kdverify.training.limits import _gamma
 from kdverify.training.teacher import Teacher
 
@@ -315,21 +315,30 @@ def _descend(
     problem: Problem, targets: FloatArray, certifier: MixedCertifier, tolerance: FloatArray, max_iter: int,
     check_every: int,
 ) -> tuple[FloatArray, np.ndarray]:
-    """Literal gradient descent (step ``1/L_max``) on every problem, ``check_every`` steps at a
-    time through :func:`~kdverify.training.descent.descend`, each problem stopped at its first
-    checked iterate whose certificate meets its tolerance."""
+    """Literal gradient descent (step ``1/L_max``) on every problem through
+    :func:`~kdverify.training.descent.descend`, each problem stopped at its first checked iterate
+    whose certificate meets its tolerance. Checks follow the linear engine's schedule, per problem
+    and from its own history (so a batch returns what single runs return): every ``check_every``
+    steps within ``NEAR·tol``, else every :func:`~kdverify.training.descent.check_interval` steps —
+    a check (a bisection per point) costs hundreds of steps of a small problem."""
     batch = problem.data.shape[0]
     w, iterations = problem.w0.copy(), np.zeros(batch, dtype=np.int64)
     step = 1.0 / problem.smoothness
-    active = ~(certifier(w) <= tolerance)
+    bound = certifier(w)
+    active = ~(bound <= tolerance)
+    next_check = np.zeros(batch, dtype=np.int64)
     done = 0
     while done < max_iter and np.any(active):
-        count = min(check_every, max_iter - done)
+        due = active & (next_check == done)
+        interval = np.where(bound[due] <= NEAR * tolerance[due], check_every, check_interval(check_every, done))
+        next_check[due] = np.minimum(done + interval, max_iter)
+        count = int(np.min(next_check[active])) - done
         chunk = prepare(problem.data[active], None, w[active])
         run = descend(chunk, targets[active], step[active], tol=None, max_iter=count, check_every=count, method="gd")
         w[active] = run.w
         iterations[active] += count
         done += count
-        bound = certifier.take(active)(w[active])
-        active[np.flatnonzero(active)[bound <= tolerance[active]]] = False
+        due = active & (next_check == done)
+        bound[due] = certifier.take(due)(w[due])
+        active[due & (bound <= tolerance)] = False
     return w, iterations
