@@ -35,7 +35,7 @@ from kdverify.expected import exact_expected_risk
 from kdverify.limits import linear_limit
 from kdverify.linalg import SpanProjector
 from kdverify.numerics import angle, line_angles
-from kdverify.solvers import UserTrainer, hard_label_descent, max_margin
+from kdverify.solvers import UserTrainer, fit_hard_label, hard_label_descent, max_margin
 from kdverify.strategies import family_parameters
 from kdverify.teacher import Teacher
 
@@ -220,10 +220,13 @@ def check_distill_best_in_span(
 
 
 def hard_students(data: np.ndarray, teacher: Teacher) -> np.ndarray:
-    """Max-margin directions (the hard-label student's limit) of each training set of a batch;
-    the teacher's labels always make the set separable."""
-    labels = 2 * teacher.hard_labels(data) - 1
-    return np.stack([max_margin(x, y).direction for x, y in zip(data, labels, strict=False)])
+    """Max-margin directions (the hard-label student's limit) of each training set of a batch, by
+    the batched :func:`~kdverify.solvers.fit_hard_label` (one NNLS per set, KKT certificates
+    checked for the whole batch at once); the teacher's labels always make the set separable."""
+    result = fit_hard_label(data, teacher)
+    if not np.all(result.converged):
+        raise NotConverged(f"{int(np.sum(~np.asarray(result.converged)))} max-margin students not certified")
+    return np.asarray(result.w)
 
 
 # Discrete instances with at most this many ordered training sets are decided by enumerating them.
