@@ -33,6 +33,8 @@ __all__ = ["AngleLaw", "AngularFamily", "BetaPolarised", "Margin", "ScaledBeta"]
 # Absolute accuracy asked of every risk quadrature, and the largest error estimate accepted.
 QUAD_EPSABS = 1e-12
 QUAD_MAX_ERROR = 1e-9
+# AngularFamily.risk_bounds brackets R between exact risks at these angles (spacing π/512).
+RISK_TABLE_ANGLES = np.linspace(0.0, HALF_PI, 257)
 
 
 class AngleLaw(Protocol):
@@ -177,6 +179,7 @@ class AngularFamily(Family):
         w_norm = math.hypot(*self.w_star)  # no overflow or underflow of the squares
         mean_cos2, _ = law.expect_near_boundary(lambda gamma: math.sin(gamma) ** 2, HALF_PI)
         self.factor = radial_factor(radius, scale, dim, w_norm, mean_cos2)
+        self._risk_table: dict[int, float] = {}  # R at RISK_TABLE_ANGLES[i], filled on demand
         # Householder reflection H = I − 2hhᵀ/hᵀh maps e_1 to u* (h = 0 when u* = e_1).
         self._householder = np.eye(dim)[0] - self.w_star / w_norm
 
@@ -237,6 +240,29 @@ class AngularFamily(Family):
         beta = self.student_angle(w)
         flat = [1.0 if math.isnan(b) else self.risk_at_angle(float(b)) for b in beta.reshape(-1)]
         return np.array(flat).reshape(beta.shape)
+
+    def risk_bounds(self, w: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """``R(β(w))`` bracketed between the exact risks at the two angles around ``β`` of the fixed
+        table :data:`RISK_TABLE_ANGLES` in ``[0, π/2]`` (``R(π − β) = 1 − R(β)`` beyond): the
+        disagreement wedges of ``w`` and ``w*`` grow with ``β``, so ``R`` is nondecreasing in
+        ``β ≤ π/2`` for every rotation-invariant law. Each table entry is one quadrature, computed
+        when first needed and kept, so a batch costs the entries its angles fall between — a few
+        dozen for the clustered angles of one size's students — against one quadrature per student
+        for :meth:`risk`. The zero student has risk 1."""
+        beta = self.student_angle(w)
+        zero = np.isnan(beta)
+        folded = np.where(zero, 0.0, np.minimum(beta, np.pi - beta))
+        above = np.clip(np.searchsorted(RISK_TABLE_ANGLES, folded, side="left"), 0, RISK_TABLE_ANGLES.size - 1)
+        below = np.clip(np.searchsorted(RISK_TABLE_ANGLES, folded, side="right") - 1, 0, RISK_TABLE_ANGLES.size - 1)
+        for index in np.unique(np.concatenate([below, above])):
+            if index not in self._risk_table:
+                self._risk_table[int(index)] = self.risk_at_angle(float(RISK_TABLE_ANGLES[index]))
+        low = np.array([self._risk_table[int(i)] for i in below.ravel()]).reshape(beta.shape)
+        high = np.array([self._risk_table[int(i)] for i in above.ravel()]).reshape(beta.shape)
+        beyond = beta > HALF_PI
+        lower = np.where(zero, 1.0, np.where(beyond, 1.0 - high, low))
+        upper = np.where(zero, 1.0, np.where(beyond, 1.0 - low, high))
+        return lower, upper
 
     def params(self) -> dict[str, Any]:
         """``dim``, the angle law's parameters, ``radius``, ``scale`` and ``w_star``."""
