@@ -77,9 +77,7 @@ def round_sizes(trials: int) -> list[int]:
 
 
 PairedDraw = Callable[[int], tuple[np.ndarray, np.ndarray]]
-"""``draw(k)``: the two risks of ``k`` new paired training sets (compared, reference) — or a lower
-limit of the compared risk and an upper limit of the reference one (``Family.risk_bounds``), which
-only lowers the difference, so a falsification stays sound."""
+"""``draw(k)``: the two risks of ``k`` new paired training sets (compared, reference)."""
 
 
 def paired_difference(draw: PairedDraw, budget: Budget, **details: Any) -> Evidence:

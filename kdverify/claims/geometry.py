@@ -274,9 +274,7 @@ def check_distill_beats_hard_expected(instance: Instance, budget: Budget) -> Evi
 
     def draw(trials: int) -> tuple[np.ndarray, np.ndarray]:
         data = distribution.sample(n, rng, trials=trials)
-        # Lower limits of the distilled risks, upper limits of the hard-label ones (Family.risk_bounds).
-        distilled = distribution.risk_bounds(linear_limit(data, teacher))[0]
-        return distilled, distribution.risk_bounds(hard_students(data, teacher))[1]
+        return distribution.risk(linear_limit(data, teacher)), distribution.risk(hard_students(data, teacher))
 
     try:
         return paired_difference(

@@ -144,11 +144,8 @@ def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence
     teacher = distribution.teacher(float(temperature))
 
     def draw(trials: int) -> tuple[np.ndarray, np.ndarray]:
-        # Lower limits of the compared risks and upper limits of the reference risks
-        # (Family.risk_bounds; exact risks on most families): the difference can only shrink.
         data = distribution.sample(n + 1, rng, trials=trials)
-        larger = distribution.risk_bounds(closed_form_students(data, teacher, None))[0]
-        smaller = distribution.risk_bounds(closed_form_students(data[:, :, :n], teacher, None))[1]
+        smaller, larger = (distribution.risk(closed_form_students(x, teacher, None)) for x in (data[:, :, :n], data))
         return larger, smaller
 
     return paired_difference(draw, budget, students="closed-form limits on X ∪ {x} (compared) and X (reference)")

@@ -109,13 +109,6 @@ class Family(abc.ABC):
         value = self.p(theta)
         return value, value
 
-    def risk_bounds(self, w: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """Lower and upper limits of ``R(w)`` for a batch of students, for checks that need many
-        risks and only bounds on them: ``R`` itself where it is cheap, a bracket from a table of
-        exact risks where each risk is a quadrature (angular families)."""
-        value = self.risk(w)
-        return value, value
-
     def breakpoints(self) -> FloatArray | None:
         """Jump points of ``p`` when it is a step function (discrete data), else ``None``."""
         return None
