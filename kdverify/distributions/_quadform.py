@@ -47,20 +47,38 @@ SMALLEST_STEP = 2.0**-7
 CHUNK_ENTRIES = 2**18
 
 
-def _log_range(kappa: FloatArray, sigma: FloatArray, g: FloatArray, shift2: FloatArray) -> tuple[float, float]:
-    """Limits of ``t = log u`` beyond which every row's tails are at most ``TAIL`` each.
+def _log_range(
+    kappa: FloatArray, sigma: FloatArray, g: FloatArray, shift2: FloatArray, mean_q: FloatArray
+) -> tuple[float, float]:
+    """Limits of ``t = log u`` beyond which every row's tails of ``Im Ψ(e^t) − s(t)`` (the
+    integrand less :func:`_leading_term`) are at most ``TAIL`` each.
 
-    Rows are normalised so that ``‖g‖² + τ Σσ = 1``, which bounds ``Σ_j |λ_j(M)|``.
-    Below: ``|Im Ψ| ≤ |arg Ψ| ≤ u·½ Σ_j |λ_j|(1 + δ_j²) ≤ u·½(1 + ‖m‖²)``.
-    Above: ``|Ψ(u)| ≤ Π_j (u|λ_j|)^{−1/2} = u^{−d/2} |det M|^{−1/2}`` with
-    ``|det M| = g_1² Π_{j≥2} τσ_j`` (expand along the zero diagonal entry), so the tail is at most
-    ``(2/d) U^{−d/2} |det M|^{−1/2}``.
+    Rows are normalised so that ``‖g‖² + τ Σσ = 1``, which bounds ``Σ_j |λ_j(M)|`` and so
+    ``|Q| ≤ ‖z + m‖²``. Below: ``Im Ψ(u) = E sin(uQ/2)`` and ``|sin x − x| ≤ |x|³/6``, while
+    ``s = (E Q/2) u e^{−u}`` differs from ``(u/2) E Q`` by at most ``(|E Q|/2) u²``; so below ``U``
+    the tail is at most ``U³ E‖z + m‖⁶/144 + U² |E Q|/4``, with ``E‖z + m‖⁶ = E X³`` for
+    ``X ~ χ²_d(‖m‖²)`` (from its cumulants ``κ₁ = d + λ``, ``κ₂ = 2(d + 2λ)``, ``κ₃ = 8(d + 3λ)``);
+    each term is held to ``TAIL/2``. Above: ``|Ψ(u)| ≤ Π_j (u|λ_j|)^{−1/2} = u^{−d/2} |det M|^{−1/2}``
+    with ``|det M| = g_1² Π_{j≥2} τσ_j`` (expand along the zero diagonal entry), so the tail is at
+    most ``(2/d) U^{−d/2} |det M|^{−1/2}`` (``s`` is integrated exactly, and is below rounding there).
     """
-    low = np.log(TAIL / np.max(0.5 * (1.0 + shift2)))
     d = sigma.shape[1]
+    first = d + shift2
+    sixth = np.max(first**3 + 6 * first * (d + 2 * shift2) + 8 * (d + 3 * shift2))
+    largest_mean = max(float(np.max(np.abs(mean_q))), TAIL)
+    low = min(np.log(72 * TAIL / sixth) / 3, np.log(2 * TAIL / largest_mean) / 2)
     log_det = 2 * np.log(np.abs(g[:, 0])) + np.sum(np.log(kappa[:, None] * sigma[:, 1:]), axis=1)
     high = (2 / d) * (np.log(2 / (d * TAIL)) - 0.5 * log_det)
     return float(low), float(np.max(high))
+
+
+def _leading_term(t: FloatArray, mean_q: FloatArray) -> FloatArray:
+    """``s(t) = (E Q/2) u e^{−u}`` (``u = e^t``) for every node and row (``(N, R)``): it matches
+    ``Im Ψ(e^t) = (u/2) E Q + O(u³)`` as ``t → −∞`` up to ``O(u²)``, so the sum needs few nodes in
+    the long left tail; ``∫ s dt = E Q/2``; ``s`` is entire and bounded in the strip
+    ``|Im t| < π/2`` where ``Ψ`` is analytic, and negligible at the upper limit."""
+    u = np.exp(t)[:, None]
+    return 0.5 * mean_q * u * np.exp(-u)
 
 
 def _integrand(
@@ -93,8 +111,12 @@ def _below_zero(kappa: FloatArray, sigma: FloatArray, g: FloatArray, n: FloatArr
     scale = np.sum(g * g, axis=1) + kappa * np.sum(sigma, axis=1)
     kappa = (kappa / scale)[:, None]
     g = g / np.sqrt(scale)[:, None]
-    low, high = _log_range(kappa[:, 0], sigma, g, np.sum(n * n, axis=1))
     ng = np.sum(n * g, axis=1)
+    # E Q = tr M + mᵀMm with M = ggᵀ − κ diag(σ) in these coordinates.
+    mean_q = np.sum(g * g, axis=1) - kappa[:, 0] * np.sum(sigma, axis=1) + ng**2 - kappa[:, 0] * np.sum(
+        sigma * n * n, axis=1
+    )
+    low, high = _log_range(kappa[:, 0], sigma, g, np.sum(n * n, axis=1), mean_q)
 
     def total(nodes: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
         """``Σ_k f(t_k)`` over ``nodes`` for the given rows, in blocks of bounded memory."""
@@ -102,7 +124,8 @@ def _below_zero(kappa: FloatArray, sigma: FloatArray, g: FloatArray, n: FloatArr
         chunk = max(1, CHUNK_ENTRIES // max(1, terms[1].size))
         result = np.zeros(rows.size)
         for first in range(0, nodes.size, chunk):
-            result += np.sum(_integrand(nodes[first : first + chunk], *terms), axis=0)
+            block = nodes[first : first + chunk]
+            result += np.sum(_integrand(block, *terms) - _leading_term(block, mean_q[rows]), axis=0)
         return result
 
     step = FIRST_STEP
@@ -123,6 +146,7 @@ def _below_zero(kappa: FloatArray, sigma: FloatArray, g: FloatArray, n: FloatArr
     worst = float(np.max(error))
     if not worst <= 100 * QUADRATURE_TOLERANCE:
         raise NotConverged(f"Imhof quadrature error estimate {worst:.3g} exceeds its tolerance.")
+    integral += 0.5 * mean_q  # ∫ s dt
     return np.clip(0.5 - integral / np.pi, 0.0, 1.0), float((worst + 2 * TAIL) / np.pi)
 
 
