@@ -129,15 +129,16 @@ def _below_zero(kappa: FloatArray, sigma: FloatArray, g: FloatArray, n: FloatArr
         return result
 
     step = FIRST_STEP
-    nodes = low + step * np.arange(int(np.ceil((high - low) / step)) + 1)
+    nodes: FloatArray = low + step * np.arange(int(np.ceil((high - low) / step)) + 1, dtype=np.float64)
     rows = np.arange(len(g))
     # Σ' f(t_k) with the trapezoid's half weights at both ends; the integral is step times it.
     sums = total(nodes[1:-1], rows) + 0.5 * total(nodes[[0, -1]], rows)
     integral, error = step * sums, np.zeros(len(g))
     while rows.size and step > SMALLEST_STEP:
         # Halve the step on the rows whose last two sums still differ by more than the tolerance.
-        sums[rows] += total(nodes[:-1] + step / 2, rows)
-        nodes = np.sort(np.concatenate([nodes, nodes[:-1] + step / 2]))
+        middles: FloatArray = nodes[:-1] + step / 2
+        sums[rows] += total(middles, rows)
+        nodes = np.sort(np.concatenate([nodes, middles]))
         step /= 2
         finer = step * sums[rows]
         error[rows] = np.abs(finer - integral[rows])
