@@ -73,9 +73,9 @@ PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
         Profile(
-            "ci", 100, 20, 12, 12, 300, 100_000, True, description="derandomised and bounded: CI and the default check"
+            "ci", 100, 20, 12, 12, 500, 100_000, True, description="derandomised and bounded: CI and the default check"
         ),
-        Profile("dev", 100, 50, 25, 25, 400, 200_000, False, description="a quick local look with fresh randomness"),
+        Profile("dev", 100, 50, 25, 25, 500, 200_000, False, description="a quick local look with fresh randomness"),
         Profile("thorough", 500, 200, 150, 150, 1000, 500_000, False, description="minutes per claim"),
         Profile("hunt", 2000, 500, 500, 2000, 2000, 1_000_000, False, description="long counterexample searches"),
     )
