@@ -35,7 +35,7 @@ from kdverify.data.exact import dot, max_margin_on_active_set
 from kdverify.data.registry import family_spec
 from kdverify.errors import NotConverged
 from kdverify.measure.expected import exact_expected_risk
-from kdverify.training import UserTrainer, hard_label_descent, max_margin
+from kdverify.training import UserTrainer, fit_hard_label, hard_label_descent, max_margin
 from kdverify.training.limits import linear_limit
 from kdverify.training.teacher import Teacher
 
@@ -220,10 +220,13 @@ def check_distill_best_in_span(
 
 
 def hard_students(data: np.ndarray, teacher: Teacher) -> np.ndarray:
-    """Max-margin directions (the hard-label student's limit) of each training set of a batch;
-    the teacher's labels always make the set separable."""
-    labels = 2 * teacher.hard_labels(data) - 1
-    return np.stack([max_margin(x, y).direction for x, y in zip(data, labels, strict=False)])
+    """Max-margin directions (the hard-label student's limit) of each training set of a batch, by
+    the batched :func:`~kdverify.training.fit_hard_label` (one NNLS per set, KKT certificates
+    checked for the whole batch at once); the teacher's labels always make the set separable."""
+    result = fit_hard_label(data, teacher)
+    if not np.all(result.converged):
+        raise NotConverged(f"{int(np.sum(~np.asarray(result.converged)))} max-margin students not certified")
+    return np.asarray(result.w)
 
 
 # Discrete instances with at most this many ordered training sets are decided by enumerating them.

@@ -30,12 +30,16 @@ DEFAULT_DELTA = 1e-3
 
 @dataclass(frozen=True)
 class Profile:
-    """A named budget. Examples are per (claim, family) pair: ``max_examples`` for deterministic
-    claims, ``statistical_examples`` for statistical ones (each example a Monte Carlo estimate)
-    and ``descent_examples`` for claims about gradient descent itself (each example a literal
-    run toward its certified limit, up to 10⁴ steps: ``kdverify.claims._cases.DESCENT_MAX_ITER``). ``given_examples`` is
-    what the registered hypothesis profile gives each ``@given`` test (a user's own properties,
-    kdverify's unit tests)."""
+    """A named budget (the README's profile table lists every field of every profile).
+
+    Examples are per (claim, family) pair and come in three kinds, because one example of each
+    costs very differently: ``max_examples`` for deterministic claims (an identity or a limit
+    checked exactly or to rounding), ``statistical_examples`` for statistical ones (each example a
+    Monte Carlo estimate of up to ``trials`` training sets) and ``descent_examples`` for claims about
+    gradient descent itself (each a literal run toward its certified limit, up to 10⁴ steps:
+    ``kdverify.claims._cases.DESCENT_MAX_ITER``). ``given_examples`` is what the registered
+    hypothesis profile gives each ``@given`` test (a user's own properties, kdverify's unit tests).
+    ``max_iter`` bounds the solvers' iterations per check; ``delta`` is the run's false-alarm rate."""
 
     name: str
     max_examples: int
@@ -73,11 +77,49 @@ PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
         Profile(
-            "ci", 100, 5, 30, 12, 300, 100_000, True, description="derandomised and bounded: CI and the default check"
+            "ci",
+            max_examples=100,
+            statistical_examples=20,
+            descent_examples=30,
+            given_examples=12,
+            trials=500,
+            max_iter=100_000,
+            derandomize=True,
+            description="derandomised and bounded: CI and the default check",
         ),
-        Profile("dev", 100, 20, 50, 25, 400, 200_000, False, description="a quick local look with fresh randomness"),
-        Profile("thorough", 500, 60, 150, 150, 1000, 500_000, False, description="minutes per claim"),
-        Profile("hunt", 2000, 200, 500, 2000, 2000, 1_000_000, False, description="long counterexample searches"),
+        Profile(
+            "dev",
+            max_examples=100,
+            statistical_examples=50,
+            descent_examples=50,
+            given_examples=25,
+            trials=500,
+            max_iter=200_000,
+            derandomize=False,
+            description="a quick local look with fresh randomness",
+        ),
+        Profile(
+            "thorough",
+            max_examples=500,
+            statistical_examples=200,
+            descent_examples=150,
+            given_examples=150,
+            trials=1000,
+            max_iter=500_000,
+            derandomize=False,
+            description="minutes per claim",
+        ),
+        Profile(
+            "hunt",
+            max_examples=2000,
+            statistical_examples=500,
+            descent_examples=500,
+            given_examples=2000,
+            trials=2000,
+            max_iter=1_000_000,
+            derandomize=False,
+            description="long counterexample searches",
+        ),
     )
 }
 

@@ -113,20 +113,29 @@ class RememberedInterrupt:
     callback (printing "Exception ignored"), and hypothesis times the collector with one, so a
     ``KeyboardInterrupt`` that lands there would be lost and the hunt would go on. This SIGINT handler
     also remembers the signal; :meth:`check` (after every example and between families) raises it
-    again. Installed only where SIGINT has Python's default handler (not when it is ignored)."""
+    again; the dropped exception is not printed either (``sys.unraisablehook``), since it is not lost.
+    Installed only where SIGINT has Python's default handler (not when it is ignored)."""
 
     def __init__(self) -> None:
         self.seen = False
         self._previous: Any = None
+        self._hook: Any = None
 
     def __enter__(self) -> RememberedInterrupt:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._hook
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """Drop a remembered ``KeyboardInterrupt`` silently; hand anything else to the old hook."""
+        if not (self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            self._hook(unraisable)
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.seen = True

@@ -71,6 +71,7 @@ def risk_bound(
     breakpoints: ArrayLike | None = None,
     grid_size: int = 65,
     zooms: int = 5,
+    zoom_size: int | None = None,
 ) -> BoundValue:
     """Minimise ``B_n(θ) = p(θ) + p(π/2 − θ)^n`` over ``θ ∈ [0, π/2]``.
 
@@ -78,8 +79,9 @@ def risk_bound(
     as ``breakpoints`` (the boundary angles ``γ_j``): then ``B_n`` is constant between the points
     ``{γ_j} ∪ {π/2 − γ_j} ∪ {0, π/2}``, and evaluating it at those points and the midpoints of
     the gaps gives the exact minimum. Otherwise ``B_n`` is evaluated on a grid, then ``zooms``
-    times on a grid of the same size over the two cells around the best point so far (each zoom
-    shrinks the cell by ``(grid_size − 1)/2``); every evaluation is one vectorised call of ``p``,
+    times on a grid of ``zoom_size`` points (default ``grid_size``) over the two cells around the
+    best point so far (each zoom shrinks the cell by ``(zoom_size − 1)/2``; a small ``zoom_size``
+    spends few evaluations per zoom); every evaluation is one vectorised call of ``p``,
     which matters when ``p`` is a quadrature. Any ``θ`` gives a valid bound, so zooming only
     tightens it, and a kink of ``B_n`` cannot mislead it the way a smooth minimiser can be.
     """
@@ -88,9 +90,11 @@ def risk_bound(
     n = positive_int("n", n)
     grid_size = positive_int("grid_size", grid_size, min_value=2)
     zooms = positive_int("zooms", zooms, min_value=0)
-    if grid_size > MAX_GRID_SIZE or zooms > MAX_ZOOMS:
+    zoom_size = grid_size if zoom_size is None else positive_int("zoom_size", zoom_size, min_value=3)
+    if max(grid_size, zoom_size) > MAX_GRID_SIZE or zooms > MAX_ZOOMS:
         raise InvalidArgument(
-            f"grid_size={grid_size} and zooms={zooms} must be at most {MAX_GRID_SIZE} and {MAX_ZOOMS}: "
+            f"grid_size={grid_size}, zoom_size={zoom_size} and zooms={zooms} must be at most {MAX_GRID_SIZE} "
+            f"and {MAX_ZOOMS}: "
             "beyond that the grid only costs time (each zoom already shrinks the cell (grid_size − 1)/2-fold)."
         )
     bound_at = _objective(p, n)
@@ -104,8 +108,8 @@ def risk_bound(
         return BoundValue(float(values[best]), float(candidates[best]), n)
     low, high = 0.0, HALF_PI
     best_theta, best_value = 0.0, np.inf
-    for _ in range(zooms + 1):
-        grid = np.linspace(low, high, grid_size)
+    for zoom in range(zooms + 1):
+        grid = np.linspace(low, high, zoom_size if zoom else grid_size)
         values = bound_at(grid)
         index = int(np.argmin(values))
         if values[index] < best_value:
