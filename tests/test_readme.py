@@ -72,3 +72,23 @@ def test_verdict_table_covers_every_pair_and_every_stored_certificate() -> None:
             if claim.quantifier == "exists":  # searched as its negation: a violation is a witness
                 verdicts = ["witness"] if falsified else ["no", "vacuous"]
             assert any((claim.id, claim.status, family, v) in rows for v in verdicts), (claim.id, family)
+
+
+def test_profile_table_is_the_profiles() -> None:
+    """The README's profile table states every budget of every profile as the code has it."""
+    from kdverify.claims.profiles import PROFILES
+
+    for profile in PROFILES.values():
+        row = re.search(rf"^\| `{profile.name}` \|(.*)\|$", README, flags=re.M)
+        assert row, f"no README row for profile {profile.name}"
+        cells = [cell.strip() for cell in row.group(1).split("|")]
+        numbers = [int(cell.replace(" ", "")) for cell in cells[:6]]
+        assert numbers == [
+            profile.max_examples,
+            profile.statistical_examples,
+            profile.descent_examples,
+            profile.given_examples,
+            profile.trials,
+            profile.max_iter,
+        ], profile.name
+        assert cells[6] == ("yes" if profile.derandomize else "no") and cells[7] == profile.description
