@@ -27,6 +27,7 @@ from kdverify.measure.expected import (
     estimate_expected_risk,
     exact_expected_p_angle,
     exact_expected_risk,
+    p_of_student_angle,
 )
 from kdverify.training.limits import linear_limit
 
@@ -180,3 +181,16 @@ class TestEstimates:
 def test_doctests() -> None:
     """The module's examples run."""
     assert doctest.testmod(kdverify.measure.expected).failed == 0
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e-12, -1e-12])
+def test_p_of_student_angle_counts_a_point_tied_in_score_and_angle(offset: float) -> None:
+    """w = (0, 1, 0) scores 0 on (1, 0, 1), whose angle to w*'s boundary equals ∠(w, w*): the point
+    counts as an error (R = 1/2) and p(∠) counts it too (the risk-angle lemma's ``≤``), also when the
+    student is known only within its certified distance (a trainer's rounding moves the angle)."""
+    dist = Discrete([[0, 1, 0], [1, 0, 1]], ["1/2", "1/2"], w_star=[1, 1, 1])
+    student = np.array([[offset, 1.0, -offset]])
+    risk = dist.risk(student)
+    assert p_of_student_angle(dist, student, rtol=1e-9)[0] >= risk[0]
+    if offset == 0.0:
+        assert risk[0] == 0.5 and p_of_student_angle(dist, student)[0] >= 0.5

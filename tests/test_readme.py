@@ -46,15 +46,17 @@ def test_python_examples_run(index: int) -> None:
 
 def test_plugin_example_runs_under_pytest(pytester: pytest.Pytester) -> None:
     """The README's test file for a user's trainer, run by pytest as the README shows it, on the
-    cases of the generic family (the whole file takes minutes): its trainer passes and its
-    weight-decayed trainer is the expected failure."""
+    cases of the generic and discrete families (integer data, where ties in score and in angle
+    occur; the whole file takes a minute): its trainer passes and its weight-decayed trainer is the
+    expected failure."""
     (example,) = [code for code in re.findall(r"```python\n(.*?)\n```", README, flags=re.S) if "claim_case" in code]
     command = re.search(r"\$ (pytest .*test_my_student\.py)", README)
     assert command, "the README shows the command that runs its plugin example"
     pytester.makepyfile(test_my_student=example)
     arguments = command.group(1).split()[1:]
-    result = pytester.runpytest_subprocess(*arguments, "-p", "kdverify.testing.pytest_plugin", "-k", "generic")
-    result.assert_outcomes(passed=3, xfailed=1)
+    cases = "generic or discrete"
+    result = pytester.runpytest_subprocess(*arguments, "-p", "kdverify.testing.pytest_plugin", "-k", cases)
+    result.assert_outcomes(passed=8, xfailed=1)
 
 
 def test_verdict_table_covers_every_pair_and_every_stored_certificate() -> None:

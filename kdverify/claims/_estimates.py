@@ -30,10 +30,12 @@ class Undecided(Exception):
 # w0 + span X, which has the same limit (§6c). method="auto" takes the closed form in w0 + span X
 # and Newton for what its certificate refuses. Either way the certificate decides.
 DESCENT_STEPS = 20_000
+CERTIFIED_RTOL = 1e-9
+"""The relative tolerance :class:`CertifiedTrainer` certifies its students to."""
 
 
 class CertifiedTrainer:
-    """Students certified to a ``1e-9`` relative tolerance by
+    """Students certified to a :data:`CERTIFIED_RTOL` relative tolerance by
     :func:`kdverify.training.fit_distilled` with ``method`` (``"auto"``: closed form then Newton;
     ``"gd"``: batched gradient descent then Newton); :class:`Undecided` if any trial is still
     uncertified. ``counts`` records how many students each route finished."""
@@ -46,10 +48,12 @@ class CertifiedTrainer:
     def describe(self) -> str:
         """How the students were obtained, for the evidence's ``students`` detail."""
         route = "closed form in w0 + span X" if self.method == "auto" else "batched gradient descent"
-        return f"fit_distilled(method={self.method!r}): {route}, Newton for the rest, certified rtol 1e-9"
+        certified = f"certified rtol {CERTIFIED_RTOL:g}"
+        return f"fit_distilled(method={self.method!r}): {route}, Newton for the rest, {certified}"
 
     def __call__(self, data: FloatArray, teacher: Teacher, w0: Any) -> FloatArray:
-        result = fit_distilled(data, teacher, w0, method=self.method, max_iter=min(self.budget.max_iter, DESCENT_STEPS))
+        steps = min(self.budget.max_iter, DESCENT_STEPS)
+        result = fit_distilled(data, teacher, w0, method=self.method, rtol=CERTIFIED_RTOL, max_iter=steps)
         for name, count in result.counts().items():
             if name != "uncertified":
                 self.counts[name] = self.counts.get(name, 0) + count

@@ -26,6 +26,7 @@ from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import numeric_tolerance
 from kdverify.claims._content import BOUND_BELOW_ONE, INIT_WITH_BOUND_BELOW_ONE
 from kdverify.claims._estimates import (
+    CERTIFIED_RTOL,
     CertifiedTrainer,
     Undecided,
     closed_form_students,
@@ -107,8 +108,10 @@ def bound_check(
         trained = student or (trainer_students(trainer) if trainer else CertifiedTrainer(budget))
         tolerance = numeric_tolerance(distribution, n + 1)
         students = trained.describe() if isinstance(trained, CertifiedTrainer) else "closed form"
+        certified_rtol = CERTIFIED_RTOL if isinstance(trained, CertifiedTrainer) else 0.0
         if trainer is not None:
             students = f"user trainer {trainer.name}, promised ‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)"
+            certified_rtol = trainer.rtol
         rng = np.random.default_rng(int(instance["seed"]))
         # Trials come in rounds; the betting interval (tuned to the whole budget, valid at every
         # round) of the mean on trial — E R_n, or E p(∠) for the chain — stops them once it lies
@@ -119,7 +122,14 @@ def bound_check(
             try:
                 drawn.append(
                     student_risks_and_p_angles(
-                        distribution, n, trials=size, rng=rng, temperature=float(temperature), w0=w0, student=trained
+                        distribution,
+                        n,
+                        trials=size,
+                        rng=rng,
+                        temperature=float(temperature),
+                        w0=w0,
+                        student=trained,
+                        rtol=certified_rtol,
                     )
                 )
             except Undecided as reason:

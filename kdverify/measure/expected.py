@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._util.numerics import HALF_PI
+from kdverify._util.numerics import EPS, HALF_PI
 from kdverify._util.validation import FloatArray, as_generator, as_vector, positive_int
 from kdverify.data.base import Family
 from kdverify.data.discrete import Discrete, Ties
@@ -204,10 +204,21 @@ def _as_family(family: Family) -> Family:
     return family
 
 
-def p_of_student_angle(family: Family, students: FloatArray) -> FloatArray:
+ANGLE_ROUNDING = 16 * EPS * np.pi
+"""How far a computed angle may be from the true one (a few ulps of π)."""
+
+
+def p_of_student_angle(family: Family, students: FloatArray, *, rtol: float = 0.0) -> FloatArray:
     """``p(∠(w, w*))`` per student (upper limit of ``p``), ``1`` for a zero student or an angle
-    ``≥ π/2`` — the risk-angle lemma's bound on each student's risk."""
-    beta = family.student_angle(students)
+    ``≥ π/2`` — the risk-angle lemma's bound on each student's risk. A student known only within
+    ``‖w − ŵ‖ ≤ rtol·max(1, ‖w‖)`` of the limit it stands for has ``p`` taken at the largest angle
+    that allows (``β + arcsin(ε/‖w‖)``, plus the angle's rounding), so a support point whose angle
+    to the boundary equals the student's — a tie both in score and in angle, common on integer
+    discrete data — is counted, as ``p``'s ``≤`` counts it for the exact student."""
+    norms = np.linalg.norm(np.atleast_2d(students), axis=-1).reshape(np.shape(students)[:-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slack = np.arcsin(np.minimum(1.0, rtol * np.maximum(1.0, norms) / norms)) + ANGLE_ROUNDING
+    beta = family.student_angle(students) + np.where(np.isnan(slack), np.inf, slack)
     aligned = ~np.isnan(beta) & (beta < HALF_PI)
     values = np.ones(beta.shape)
     if np.any(aligned):
@@ -224,15 +235,16 @@ def student_risks_and_p_angles(
     temperature: float = 1.0,
     w0: Any | None = None,
     student: StudentFunction | None = None,
+    rtol: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """``R(ŵ_X)`` and :func:`p_of_student_angle` of the same students, for ``trials`` training sets
-    of size ``n`` (arguments as :func:`estimate_expected_risk`): the two sides of the risk bound's
-    sharper link, paired."""
+    of size ``n`` (arguments as :func:`estimate_expected_risk`; ``rtol`` the students' certified
+    relative distance to their limit): the two sides of the risk bound's sharper link, paired."""
     family = _as_family(family)
     pairs = _student_quantities(
         family,
         n,
-        lambda students: np.column_stack([family.risk(students), p_of_student_angle(family, students)]),
+        lambda students: np.column_stack([family.risk(students), p_of_student_angle(family, students, rtol=rtol)]),
         trials=trials,
         rng=rng,
         temperature=temperature,
