@@ -170,9 +170,9 @@ def unbatch(value: NDArray, single: bool) -> NDArray:
     return value[0] if single else value
 
 
-def take(projector: SpanProjector, keep: NDArray[np.bool_] | int) -> SpanProjector:
-    """The projectors of the problems selected by ``keep``: a mask when a batch shrinks, an
-    index for one problem."""
+def take(projector: SpanProjector, keep: NDArray[np.bool_] | NDArray[np.int64] | int) -> SpanProjector:
+    """The projectors of the problems selected by ``keep``: a mask when a batch shrinks, indices
+    of a subset, or an index for one problem."""
     return SpanProjector(
         basis=projector.basis[keep],
         singular_values=projector.singular_values[keep],

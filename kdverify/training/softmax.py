@@ -33,6 +33,7 @@ from kdverify._util.linalg import SpanProjector, span_projector
 from kdverify._util.numerics import EPS
 from kdverify._util.validation import FloatArray, as_data, as_float_array, positive_float, positive_int
 from kdverify.errors import InvalidArgument
+from kdverify.training._common import take
 from kdverify.training.limits import _gamma
 
 __all__ = [
@@ -237,23 +238,13 @@ def softmax_descent(
         done += steps
         w[active] = current
         iterations[active] = done
-        sub = _take(projector, active)
+        sub = take(projector, active)
         off, rows = _drifts(current, w0[active], sub)
         off_span_max[active] = np.maximum(off_span_max[active], off)
         row_sum_max[active] = np.maximum(row_sum_max[active], rows)
         bound[active] = softmax_certificate(current, w0[active], part, teacher, sub)
         active = active[~(bound[active] <= tol[active])]
     return SoftmaxRun(w, bound, tol, bound <= tol, iterations, off_span_max, row_sum_max)
-
-
-def _take(projector: SpanProjector, keep: NDArray[np.int64]) -> SpanProjector:
-    return SpanProjector(
-        basis=projector.basis[keep],
-        singular_values=projector.singular_values[keep],
-        rank=projector.rank[keep],
-        tolerance=projector.tolerance[keep],
-        perturbation=projector.perturbation[keep],
-    )
 
 
 STEP_LENGTHS = 0.5 ** np.arange(31)
@@ -305,7 +296,7 @@ def softmax_newton(
                 break  # no step length keeps the loss: Newton has nothing left to give
             w[b] = trials[int(np.argmax(losses <= losses.min() + slack))]
             iterations[b] += 1
-            one = _take(projector, np.array([b]))
+            one = take(projector, np.array([b]))
             bound[b] = softmax_certificate(w[b][None], w0[b][None], data[b][None], teacher, one)[0]
             if bound[b] <= tol[b]:
                 break
