@@ -9,6 +9,7 @@ from scipy import special
 from kdverify._util.validation import FloatArray
 
 __all__ = [
+    "ANGLE_ROUNDING",
     "EPS",
     "HALF_PI",
     "angle",
@@ -23,6 +24,8 @@ __all__ = [
 EPS = float(np.finfo(np.float64).eps)
 """The float64 machine epsilon (unit roundoff is EPS/2)."""
 HALF_PI = np.pi / 2
+ANGLE_ROUNDING = 16 * EPS * np.pi
+"""How far :func:`angle` may be from the true angle (it is accurate to a few ulps of π; 16 allowed)."""
 """π/2: the angle at which a student is orthogonal to the teacher (every angle here lies in [0, π])."""
 
 

@@ -31,8 +31,6 @@ distance to the limit is at most this fraction of the smallest term of the claim
 (:meth:`Case.separation`): the check then rules out every limit that differs from the claimed one
 by 2·10⁻³ of that term or more — a dropped, swapped or mis-scaled term — and reports the resolution
 it reached. Runs that certify within budget reach ``10⁻⁹·max(1, ‖ŵ‖)`` as before."""
-# kdverify._util.numerics.angle is accurate to a few ulps of π; comparisons of angles allow 16.
-ANGLE_ROUNDING = 16 * EPS * np.pi
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from kdverify._util.linalg import SpanProjector
-from kdverify._util.numerics import angle, line_angles
-from kdverify.claims._cases import ANGLE_ROUNDING, Case, numeric_tolerance
+from kdverify._util.numerics import ANGLE_ROUNDING, angle, line_angles
+from kdverify.claims._cases import Case, numeric_tolerance
 from kdverify.claims._content import RISKS_POSITIVE, STRICT_ANGLE, TILTED_STUDENT
 from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import (

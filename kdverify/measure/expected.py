@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from kdverify._util.numerics import EPS, HALF_PI
+from kdverify._util.numerics import ANGLE_ROUNDING, HALF_PI
 from kdverify._util.validation import FloatArray, as_generator, as_vector, positive_int
 from kdverify.data.base import Family
 from kdverify.data.discrete import Discrete, Ties
@@ -204,10 +204,6 @@ def _as_family(family: Family) -> Family:
     return family
 
 
-ANGLE_ROUNDING = 16 * EPS * np.pi
-"""How far a computed angle may be from the true one (a few ulps of π)."""
-
-
 def p_of_student_angle(family: Family, students: FloatArray, *, rtol: float = 0.0) -> FloatArray:
     """``p(∠(w, w*))`` per student (upper limit of ``p``), ``1`` for a zero student or an angle
     ``≥ π/2`` — the risk-angle lemma's bound on each student's risk. A student known only within
@@ -312,15 +308,9 @@ def estimate_expected_risk(
     closed-form limit :func:`~kdverify.training.limits.linear_limit` unless ``student(X_batch, teacher, w0)
     -> (B, d)`` is given; each student's risk is the family's exact ``risk``.
     """
+    family = _as_family(family)
     risks = _student_quantities(
-        family,
-        n,
-        _as_family(family).risk,
-        trials=trials,
-        rng=rng,
-        temperature=temperature,
-        w0=w0,
-        student=student,
+        family, n, family.risk, trials=trials, rng=rng, temperature=temperature, w0=w0, student=student,
         batch_size=batch_size,
     )
     return betting_mean(risks, confidence=confidence)
@@ -342,15 +332,8 @@ def estimate_expected_p_angle(
     :func:`estimate_expected_risk`."""
     family = _as_family(family)
     values = _student_quantities(
-        family,
-        n,
-        lambda students: p_of_student_angle(family, students),
-        trials=trials,
-        rng=rng,
-        temperature=temperature,
-        w0=w0,
-        student=student,
-        batch_size=batch_size,
+        family, n, partial(p_of_student_angle, family), trials=trials, rng=rng, temperature=temperature, w0=w0,
+        student=student, batch_size=batch_size,
     )
     return betting_mean(values, confidence=confidence)
 
