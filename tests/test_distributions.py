@@ -350,6 +350,29 @@ class TestDiscrete:
         with pytest.raises(InvalidArgument, match="ties='wrong' must be 'error'"):
             dist.exact_risk([1, 2], ties="wrong")  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        "student",
+        [
+            [1.0, 1.0, 1.0],  # float scores cancel: 1e16 + 1 − 1e16 rounds to 0, exactly it is 1
+            ["1/3", "-2/7", "5/11"],  # a rational student on float data: integer arithmetic only
+            [2.0**-600, 1.0, 2.0**600],  # scales far apart
+            [-1.0, 0.0, -1.0],
+        ],
+    )
+    def test_exact_errors_on_float_data_match_fraction_sums(self, student: list) -> None:
+        """The exact signs on float data (a float fast path filtered by Higham's bound, integers for the
+        rest) agree with summing Fractions point by point, also where float scores have the wrong sign."""
+        points = np.array([[1e16, 1.0, -1e16], [1.0, -3.0, 0.75], [2.0**-600, 2.0**-700, 1.0], [-1.0, 1.0, 1e-300]])
+        dist = Discrete(points, np.full(4, 0.25), w_star=[1.0, 0.5, 1.0])
+        exact = [Fraction(x) for x in student]
+        scores = [sum(Fraction(a) * w for a, w in zip(row, exact, strict=True)) for row in points]
+        teacher = [sum(Fraction(a) * Fraction(w) for a, w in zip(row, (1.0, 0.5, 1.0), strict=True)) for row in points]
+        assert list(dist.teacher_signs) == [(t > 0) - (t < 0) for t in teacher]
+        assert dist.exact_errors(student) == [s * t <= 0 for s, t in zip(scores, teacher, strict=True)]
+        assert dist.boundary_sin2 == tuple(
+            t**2 / (Fraction(9, 4) * sum(Fraction(a) ** 2 for a in row)) for t, row in zip(teacher, points, strict=True)
+        )
+
     def test_float_input_is_float_mode_and_renormalised(self) -> None:
         """Float weights within rounding of 1 are renormalised exactly; the mode is reported."""
         dist = Discrete([[1.0], [2.0], [3.0]], [0.1, 0.2, 0.7], w_star=[1.0])

@@ -17,9 +17,8 @@ from kdverify.data.exact import (
     RationalVector,
     as_rational_matrix,
     as_rational_vector,
-    dot,
+    integer_rows,
     is_float_free,
-    sign,
     to_fraction,
 )
 from kdverify.errors import InvalidArgument
@@ -108,9 +107,10 @@ class Discrete(Family):
         """The support as float rows ``(m, d)``."""
         if rows is not None:
             self.support = rows
+        self._points_exact = floats  # else the float rows are rounded mirrors of exact ones
         self.exact_weights = _rational_weights(weights, self.points.shape[0], self.is_exact)
         super().__init__(_float_mirror("w_star", [self.exact_w_star])[0])
-        self.teacher_signs = self._exact_teacher_signs(floats)
+        self.teacher_signs = self._exact_signs(self.exact_w_star)
         if not np.all(self.teacher_signs):
             j = int(np.argmin(np.abs(self.teacher_signs)))
             raise InvalidArgument(
@@ -129,18 +129,31 @@ class Discrete(Family):
         """The support points as exact rational vectors (built on first use from float data)."""
         return as_rational_matrix("points", self.points)
 
-    def _exact_teacher_signs(self, floats: bool) -> np.ndarray:
-        """``sign(w*ᵀa_j)`` exactly. Float data go through floating point first: a computed
-        ``s_j`` with ``|s_j| > γ_d Σ_i |w*_i a_ij| + d·2⁻¹⁰²²`` (Higham's bound for any summation
-        order, plus underflow) has the exact sign; only the others are summed in Fractions."""
-        if not floats or not np.array_equal(self.w_star, np.array([float(x) for x in self.exact_w_star])):
-            return np.array([sign(dot(self.exact_w_star, a)) for a in self.support])
-        eps, dim = np.finfo(np.float64).eps / 2, self.dim
-        scores = self.points @ self.w_star
-        error = dim * eps / (1 - dim * eps) * (np.abs(self.points) @ np.abs(self.w_star)) + dim * 2.0**-1022
-        signs = np.sign(scores).astype(int)
-        for j in np.flatnonzero(~(np.abs(scores) > error)):  # NaN (inf − inf) and inf are decided exactly
-            signs[j] = sign(dot(self.exact_w_star, tuple(Fraction(x) for x in self.points[j])))
+    @cached_property
+    def _integer_support(self) -> np.ndarray:
+        """The support with denominators cleared row by row (:func:`~kdverify.data.exact.integer_rows`)."""
+        return integer_rows(self.support)
+
+    def _exact_signs(self, vector: Any) -> np.ndarray:
+        """``sign(vᵀa_j)`` for every support point, exactly. When the support and ``v`` are floats
+        read exactly, a computed score ``s_j`` with ``|s_j| > γ_d Σ_i |v_i a_ij| + d·2⁻¹⁰²²`` (Higham's
+        bound for any summation order, plus underflow) has the exact sign; the other scores (all of
+        them otherwise) are decided in integer arithmetic with the denominators cleared."""
+        exact = as_rational_vector("v", vector, dim=self.dim)
+        signs = np.zeros(self.support_size, dtype=int)
+        unsure = np.arange(self.support_size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            floats = np.array([float(x) for x in exact]) if self._points_exact else None
+        if floats is not None and all(np.isfinite(floats)) and all(map(Fraction.__eq__, map(Fraction, floats), exact)):
+            eps, dim = np.finfo(np.float64).eps / 2, self.dim
+            with np.errstate(over="ignore", invalid="ignore"):
+                scores = self.points @ floats
+                error = dim * eps / (1 - dim * eps) * (np.abs(self.points) @ np.abs(floats)) + dim * 2.0**-1022
+            signs = np.sign(np.nan_to_num(scores)).astype(int)
+            unsure = np.flatnonzero(~(np.abs(scores) > error))  # NaN (inf − inf) and inf are decided exactly
+        if unsure.size:
+            scores = self._integer_support[unsure] @ integer_rows([exact])[0]
+            signs[unsure] = [(score > 0) - (score < 0) for score in scores]
         return signs
 
     @property
@@ -232,9 +245,8 @@ class Discrete(Family):
             raise InvalidArgument(
                 f"ties={ties!r} must be 'error' (sign(0) counts as wrong, THEORY.md §1) or 'correct'."
             )
-        student = as_rational_vector("w", w, dim=self.dim)
-        agreements = [sign(dot(student, a)) * s for a, s in zip(self.support, self.teacher_signs, strict=True)]
-        return [agreement < 0 or (agreement == 0 and ties == "error") for agreement in agreements]
+        agreements = self._exact_signs(as_rational_vector("w", w, dim=self.dim)) * self.teacher_signs
+        return [bool(agreement < 0 or (agreement == 0 and ties == "error")) for agreement in agreements]
 
     def exact_risk(self, w: Any, *, ties: Ties = "error") -> Fraction:
         """The risk of the student ``w`` as a Fraction: the weight of :meth:`exact_errors`.
@@ -249,8 +261,10 @@ class Discrete(Family):
     @cached_property
     def boundary_sin2(self) -> tuple[Fraction, ...]:
         """Exact ``sin²γ_j = (w*ᵀa_j)² / (‖w*‖²‖a_j‖²)`` of every support point."""
-        norm2 = dot(self.exact_w_star, self.exact_w_star)
-        return tuple(dot(self.exact_w_star, a) ** 2 / (norm2 * dot(a, a)) for a in self.support)
+        support, w_star = self._integer_support, integer_rows([self.exact_w_star])[0]
+        norm2 = int(w_star @ w_star)
+        scores = support @ w_star
+        return tuple(Fraction(int(s) ** 2, norm2 * int(row @ row)) for s, row in zip(scores, support, strict=True))
 
     def exact_p(self, sin2_theta: Any) -> Fraction:
         """``p(θ)`` exactly, for the angle ``θ ∈ [0, π/2]`` with ``sin²θ = sin2_theta``."""

@@ -33,6 +33,7 @@ __all__ = [
     "column_span",
     "dot",
     "exact_student",
+    "integer_rows",
     "is_float_free",
     "max_margin_on_active_set",
     "projector",
@@ -102,6 +103,18 @@ def dot(u: Sequence[Fraction], v: Sequence[Fraction]) -> Fraction:
     if len(u) != len(v):
         raise InvalidArgument(f"dot needs vectors of one length, not {len(u)} and {len(v)}.")
     return sum((a * b for a, b in zip(u, v, strict=True)), Fraction(0))
+
+
+def integer_rows(rows: Sequence[Sequence[Fraction]]) -> np.ndarray:
+    """Each row times the least common multiple of its denominators: an ``object`` array ``(m, d)``
+    of Python ints, one positive factor per row. Signs and ratios of inner products are unchanged,
+    and integer arithmetic is exact and far cheaper than summing Fractions."""
+
+    def cleared(row: Sequence[Fraction]) -> list[int]:
+        scale = math.lcm(*(x.denominator for x in row))
+        return [x.numerator * (scale // x.denominator) for x in row]
+
+    return np.array([cleared(row) for row in rows], dtype=object).reshape(len(rows), -1)
 
 
 def sign(value: Fraction) -> int:
