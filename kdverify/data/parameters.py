@@ -6,6 +6,7 @@ live here. Everything shrinks toward low dimension and small integers."""
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ BETA_SHAPES = (1.0, 2.0, 0.5, 3.0)
 COVARIANCE_SCALES = (0.5, 0.25, 1.0, 2.0)
 
 
+@cache  # strategies are immutable: built and validated once, not at every draw
 def small_int_list(dim: int, bound: int) -> st.SearchStrategy[list[int]]:
     """Lists of ``dim`` integers in ``[-bound, bound]``, not all zero."""
     return st.lists(st.integers(-bound, bound), min_size=dim, max_size=dim).filter(any)
@@ -39,12 +41,25 @@ def discrete_parameters(
     max_coordinate, max_weight = positive_int("max_coordinate", max_coordinate), positive_int("max_weight", max_weight)
     dim = draw(st.integers(2, max_dim))
     w_star = draw(small_int_list(dim, min(2, max_coordinate)))
-    off_boundary = small_int_list(dim, max_coordinate).filter(
+    points = draw(_support_points(tuple(w_star), max_coordinate, max_support))
+    raw = draw(_integer_weights(len(points), max_weight))
+    return {"points": points, "weights": _exact_weights(raw), "w_star": w_star}
+
+
+@cache
+def _support_points(w_star: tuple[int, ...], max_coordinate: int, max_support: int) -> st.SearchStrategy[list[Any]]:
+    """Distinct integer points off the teacher's boundary ``w*ᵀa = 0``: one strategy per teacher
+    (a filter built at every draw made hypothesis re-validate it and re-read the lambda's source)."""
+    off_boundary = small_int_list(len(w_star), max_coordinate).filter(
         lambda point: sum(x * y for x, y in zip(point, w_star, strict=True)) != 0
     )
-    points = draw(st.lists(off_boundary, min_size=2, max_size=max_support, unique_by=tuple))
-    raw = draw(st.lists(st.integers(1, max_weight), min_size=len(points), max_size=len(points)))
-    return {"points": points, "weights": _exact_weights(raw), "w_star": w_star}
+    return st.lists(off_boundary, min_size=2, max_size=max_support, unique_by=tuple)
+
+
+@cache
+def _integer_weights(count: int, max_weight: int) -> st.SearchStrategy[list[int]]:
+    """``count`` integer weights in ``[1, max_weight]``."""
+    return st.lists(st.integers(1, max_weight), min_size=count, max_size=count)
 
 
 def _exact_weights(raw: list[int]) -> list[str]:

@@ -11,6 +11,7 @@ coordinates, can be replayed in exact rational arithmetic.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal, cast, overload
 
 import numpy as np
@@ -41,6 +42,7 @@ TEMPERATURES = (1.0, 2.0, 0.5, 4.0, 0.25, 1.5)
 STEP_FRACTIONS = (1.0, 0.5, 1.5, 0.25, 1.9)
 
 
+@cache  # strategies are immutable; building and validating one per draw cost a fifth of drawing
 def _integer_vectors(dim: int, max_coordinate: int, *, nonzero: bool) -> st.SearchStrategy[np.ndarray]:
     coordinates = st.lists(st.integers(-max_coordinate, max_coordinate), min_size=dim, max_size=dim)
     vectors = coordinates.map(lambda values: np.array(values, dtype=np.float64))
