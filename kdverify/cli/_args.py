@@ -162,17 +162,10 @@ def scheduler_address(text: str) -> str:
     return text
 
 
-def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+def add_cluster_arguments(parser: argparse.ArgumentParser, *, workers_help: str) -> None:
     """``--workers N|auto`` and ``--scheduler tcp://HOST:PORT``: run the searches on Dask
     (kdverify.claims.distributed); without either the run stays in this process."""
-    parser.add_argument(
-        "--workers",
-        type=worker_count,
-        default=None,
-        metavar="N|auto",
-        help="spread the searches over N worker processes of an embedded Dask cluster (auto: one per core); "
-        "with --scheduler, the shards per (claim, family) (default: the cluster's worker threads)",
-    )
+    parser.add_argument("--workers", type=worker_count, default=None, metavar="N|auto", help=workers_help)
     parser.add_argument(
         "--scheduler",
         type=scheduler_address,

@@ -75,7 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="hypothesis's example database: a directory every worker reaches (default OUT/.hypothesis) "
         "or a Redis server shared by a cluster",
     )
-    add_cluster_arguments(parser)
+    add_cluster_arguments(
+        parser,
+        workers_help="spread the search over N worker processes of an embedded Dask cluster (auto: one per core); "
+        "with --scheduler, the shards per (claim, family) (default: the cluster's worker threads)",
+    )
     parser.add_argument(
         "--json", type=writable_file, metavar="PATH", help="also write the results as JSON (when the hunt finishes)"
     )
