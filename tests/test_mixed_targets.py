@@ -22,11 +22,22 @@ from kdverify.measure.expected import exact_expected_risk
 from kdverify.theory import get_derivation
 from kdverify.training import fit_distilled, fit_mixed
 from kdverify.training.losses import loss_gradient
-from kdverify.training.mixed import certify_mixed, mixed_limit, mixed_logits, mixed_targets
+from kdverify.training.mixed import _distinct_columns, certify_mixed, mixed_limit, mixed_logits, mixed_targets
 from kdverify.training.teacher import Teacher
 
 DERIVATION = get_derivation("mixed-targets")
 RNG = np.random.default_rng(20)
+
+
+def test_distinct_columns_of_a_batch_match_numpy_unique() -> None:
+    """The batched count of distinct columns (one sort for all problems) is ``np.unique``'s, with
+    duplicated columns and a ``−0`` that equals ``+0``."""
+    rng = np.random.default_rng(3)
+    data = rng.integers(-1, 2, (300, 3, 6)).astype(float)
+    data[::2, :, 4] = data[::2, :, 1]
+    data[7, :, 0], data[7, :, 5] = [0.0, 1.0, -1.0], [-0.0, 1.0, -1.0]
+    expected = [np.unique(problem.T, axis=0).shape[0] for problem in data]
+    np.testing.assert_array_equal(_distinct_columns(data), expected)
 
 
 def test_derivation_confirms_gradient_limit_and_reduction() -> None:
