@@ -243,3 +243,30 @@ def test_unknown_method_is_a_usage_error(capsys) -> None:
     base = ["curve", "--family", "isotropic", "--n", "1", "--trials", "5", "--method", "newton"]
     assert main(base) == 2
     assert main(["report", "--method", "newton"]) == 2
+
+
+def _newton_in_float64(X: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """An exact method in float arithmetic: Newton on the soft-target loss until its step vanishes."""
+    w = np.zeros(X.shape[0])
+    for _ in range(200):
+        p = 1 / (1 + np.exp(-(X.T @ w)))
+        step = np.linalg.lstsq((X * (p * (1 - p))) @ X.T, X @ (p - targets), rcond=None)[0]
+        w -= step
+        if np.linalg.norm(step) <= 1e-15 * max(1.0, np.linalg.norm(w)):
+            break
+    return w
+
+
+def test_a_user_trainer_is_held_to_what_its_float_targets_resolve() -> None:
+    """At teacher logit 28 the float target σ(28) = 1 − 6.9·10⁻¹³ resolves the logit only to ≈ 1.6·10⁻⁴,
+    so even Newton to convergence ends ≈ 5·10⁻⁵ from ŵ, beyond any rtol promise: the bound adds that
+    rounding (and still rejects a student off by more); a target that rounds to 1 leaves it undecided."""
+    X, teacher = np.array([[1.0], [3.0]]), Teacher([1.0, 2.0], 0.25)
+    result = train_module.fit_user(train_module.UserTrainer(_newton_in_float64, rtol=1e-9), X, teacher)
+    distance = float(np.linalg.norm(result.w - linear_limit(X, teacher)))
+    assert 1e-6 < distance <= float(result.bound) < 2e-4 and bool(result.converged)
+    off = train_module.UserTrainer(lambda X, targets: _newton_in_float64(X, targets) * (1 + 1e-4), rtol=1e-9)
+    shifted = train_module.fit_user(off, X, teacher)
+    assert np.linalg.norm(shifted.w - linear_limit(X, teacher)) > float(shifted.bound)
+    saturated = train_module.fit_user(train_module.UserTrainer(_newton_in_float64), X, Teacher([1.0, 2.0], 0.1))
+    assert not bool(saturated.converged) and not np.isfinite(saturated.bound)

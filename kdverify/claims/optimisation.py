@@ -102,6 +102,8 @@ def check_linear_bias(
     limit = limit_formula(case.data, case.teacher, case.w0)
     if trainer is not None:
         student = case.student(budget, trainer)
+        if not student.converged:
+            return not_converged(str(student.method), 0)
         distance = float(np.linalg.norm(student.w - limit))
         return ratio_evidence(
             {"trainer": (distance, float(student.bound) + case.closed_form_error())},

@@ -580,8 +580,10 @@ class UserTrainer:
 
 def fit_user(trainer: UserTrainer, data: ArrayLike, teacher: Teacher) -> TrainingResult:
     """Train ``trainer`` on one set ``(d, n)`` or each set of a batch ``(B, d, n)``; ``bound`` is the
-    distance to the limit the trainer promises (``rtol·max(1, ‖w‖)``), not a certificate, and a
-    student that is not a finite ``(d,)`` vector is refused with a message saying what came back."""
+    distance to the limit the trainer promises (``rtol·max(1, ‖w‖)``), not a certificate, plus
+    :func:`_target_rounding` (no trainer can do better from float targets); a set whose targets round
+    to 0 or 1 is ``converged=False``. A student that is not a finite ``(d,)`` vector is refused with
+    a message saying what came back."""
     teacher = _check_teacher(teacher)
     batch = as_data("data", data, batched=True)
     single = batch.ndim == 2
@@ -596,16 +598,30 @@ def fit_user(trainer: UserTrainer, data: ArrayLike, teacher: Teacher) -> Trainin
             )
         students.append(w)
     w = np.array(students)
-    bound = trainer.rtol * np.maximum(1.0, np.linalg.norm(w, axis=1))
+    rounding = np.array([_target_rounding(X, teacher) for X in batch])
+    bound = trainer.rtol * np.maximum(1.0, np.linalg.norm(w, axis=1)) + rounding
     count = len(w)
     return TrainingResult.from_batch(
         w=w,
         bound=bound,
         tol=bound,
-        converged=np.ones(count, dtype=bool),
+        converged=np.isfinite(bound),
         method=USER,
         iterations=np.zeros(count, dtype=np.int64),
         single=single,
         student=f"user trainer {trainer.name}",
-        certificate=f"declared by the trainer: ‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖)",
+        certificate=f"declared by the trainer: ‖w − ŵ‖ ≤ {trainer.rtol:g}·max(1, ‖w‖), plus float targets' rounding",
     )
+
+
+def _target_rounding(data: FloatArray, teacher: Teacher) -> float:
+    """How far from ``ŵ`` a trainer that fits the float soft targets ``t̃ = fl(σ(z*))`` in float64 may
+    end, however exact its method: ``σ(z)`` and ``t̃`` are only resolved to ``spacing(t̃)``, so ``z_i`` is
+    only placed within ``2·spacing(t̃_i)/σ'(z*_i)`` (plus ``8 eps(1 + |z*_i|)`` for forming it), which
+    ``σ_min⁺(X)`` (a lower bound) turns into a distance. Negligible at moderate logits, ``1.6·10⁻⁴``
+    in logit at ``z* = 28`` (THEORY.md §6: flat logits); ``inf`` when a target rounds to 0 or 1."""
+    logits, targets = teacher.logits(data), teacher.soft_labels(data)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.linalg.norm(2 * np.spacing(targets) / (targets * (1 - targets)) + 8 * EPS * (1 + np.abs(logits)))
+    lower = float(span_projector(data).smallest_singular_lower_bound)
+    return float(gap / lower) if lower > 0 and np.isfinite(gap) else np.inf
