@@ -23,7 +23,7 @@ def test_opens_with_the_main_job_and_the_test_command() -> None:
     """The first two code blocks install and run `kdverify check`, then the tests; .ci/run runs the latter."""
     blocks = re.findall(r"```\n(.*?)\n```", README, flags=re.S)
     assert blocks[0].endswith("kdverify check --workers auto")  # the default profile, on every core
-    assert blocks[1].endswith("pytest --kdverify-profile=ci")
+    assert blocks[1].endswith("pytest -n auto --kdverify-profile=ci")
     assert blocks[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
