@@ -189,19 +189,25 @@ def sized_families(
     spare: int = 0,
     params: st.SearchStrategy | None = None,
     smallest_size: Callable[[Family, int], int] | None = None,
+    sweep: bool = False,
 ) -> Instance:
     """A family, a sample size ``n``, a Monte Carlo seed, a temperature and (when ``init``) a
     nonzero integer initialisation ``w0``. ``n`` is drawn where the expected risk has content:
     ``n + spare < d`` except on discrete data (:func:`largest_informative_size`), and from
     ``smallest_size(family, largest n)`` on when given (e.g. where a bound falls below 1), in a
-    window of ``max_n`` sizes."""
+    window of ``max_n`` sizes. A ``sweep`` instance is a window of sizes ``n..n_hi`` in that range
+    (:func:`sweep_sizes`), one check for all of them: drawn as the whole range about half the time
+    each side, shrinking toward one size and toward small ``n``."""
     chosen = draw(params if params is not None else _parameters_with_dim(family, 2 + spare))
     distribution = family_spec(family).from_json(chosen)
     largest = largest_informative_size(family, distribution.dim, spare=spare) or max_n
     smallest = 1 if smallest_size is None else smallest_size(distribution, largest)
+    top = max(smallest, min(largest, smallest + max_n - 1))
+    n = draw(st.integers(smallest, top) | st.just(smallest) if sweep else st.integers(smallest, top))
     values: dict[str, Any] = {
         "family_params": chosen,
-        "n": draw(st.integers(smallest, max(smallest, min(largest, smallest + max_n - 1)))),
+        "n": n,
+        **({"n_hi": draw(st.integers(n, top) | st.just(top))} if sweep else {}),
         "seed": draw(st.integers(0, 2**32 - 1)),
         "temperature": draw(st.sampled_from((1.0, 2.0, 0.5))),
         "w0": None,
@@ -210,3 +216,13 @@ def sized_families(
         dim = distribution.dim
         values["w0"] = draw(st.lists(st.integers(-3, 3), min_size=dim, max_size=dim).filter(any))
     return Instance(family, values)
+
+
+def sweep_sizes(instance: Instance) -> list[int]:
+    """The sample sizes ``n..n_hi`` a sweep instance checks (``[n]`` without ``n_hi``, as stored
+    single-size instances have)."""
+    n = int(instance["n"])
+    n_hi = int(instance.get("n_hi", n))
+    if n_hi < n:
+        raise ValueError(f"the window n = {n} .. n_hi = {n_hi} is empty")
+    return list(range(n, n_hi + 1))

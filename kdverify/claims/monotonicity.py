@@ -24,14 +24,15 @@ from kdverify.claims._instances import (
     distribution_of,
     problems,
     sized_families,
+    sweep_sizes,
 )
-from kdverify.claims._ties import tie_aware_comparison
+from kdverify.claims._ties import tie_aware_comparison, worst_size
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.geometry import certified_angle_error
 from kdverify.claims.optimisation import not_converged
-from kdverify.data.discrete import Discrete
+from kdverify.data.discrete import TIE_CONVENTIONS, Discrete
 from kdverify.data.exact import exact_student
-from kdverify.measure.expected import exact_expected_risk
+from kdverify.measure.expected import exact_expected_risks
 from kdverify.training import UserTrainer
 from kdverify.training.limits import linear_limit
 from kdverify.training.teacher import Teacher
@@ -131,24 +132,38 @@ def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidenc
 
 
 def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence:
-    """``E R_{n+1} ≤ E R_n``: exact on rational discrete families (under both tie conventions,
-    :func:`~kdverify.claims._ties.tie_aware_comparison`); elsewhere on coupled samples — each
-    trial draws ``n + 1`` points and trains on the first ``n`` and on all of them — falsified only
-    when the lower confidence limit of ``E[R_{n+1} − R_n]`` is above 0."""
+    """``E R_{n+1} ≤ E R_n`` at every size ``n`` of the instance's window (:func:`sweep_sizes`):
+    exact on rational discrete families (each size under both tie conventions,
+    :func:`~kdverify.claims._ties.tie_aware_comparison`, the worst reported); elsewhere on coupled
+    samples — each trial draws ``n_hi + 1`` points and trains on every nested prefix, so each pair
+    ``(n, n + 1)`` of the window is compared on nested sets from one sampling — falsified only when
+    the lower confidence limit of some ``E[R_{n+1} − R_n]`` is above 0 (α split over the sizes,
+    :func:`~kdverify.claims._estimates.paired_difference`)."""
     distribution = distribution_of(instance)
-    n, temperature = int(instance["n"]), instance["temperature"]
+    sizes, temperature = sweep_sizes(instance), instance["temperature"]
+    prefixes = [*sizes, sizes[-1] + 1]
     if isinstance(distribution, Discrete) and distribution.is_exact:
-        risk = partial(exact_expected_risk, distribution, temperature=Fraction(temperature))
-        return tie_aware_comparison(lambda ties: (risk(n + 1, ties=ties), risk(n, ties=ties)))
+        risks = {
+            ties: exact_expected_risks(distribution, prefixes, temperature=Fraction(temperature), ties=ties)
+            for ties in TIE_CONVENTIONS
+        }
+        return worst_size(
+            {
+                n: tie_aware_comparison(lambda ties, i=i: (risks[ties][i + 1], risks[ties][i]))
+                for i, n in enumerate(sizes)
+            }
+        )
     rng = np.random.default_rng(int(instance["seed"]))
     teacher = distribution.teacher(float(temperature))
 
     def draw(trials: int) -> tuple[np.ndarray, np.ndarray]:
-        data = distribution.sample(n + 1, rng, trials=trials)
-        smaller, larger = (distribution.risk(closed_form_students(x, teacher, None)) for x in (data[:, :, :n], data))
-        return larger, smaller
+        data = distribution.sample(prefixes[-1], rng, trials=trials)
+        risks = np.stack([distribution.risk(closed_form_students(data[:, :, :k], teacher, None)) for k in prefixes])
+        return risks[1:], risks[:-1]
 
-    return paired_difference(draw, budget, students="closed-form limits on X ∪ {x} (compared) and X (reference)")
+    return paired_difference(
+        draw, budget, sizes=sizes, students="closed-form limits on X ∪ {x} (compared) and X (reference)"
+    )
 
 
 def _reversed_distances(evidence: Evidence) -> Evidence:
@@ -208,7 +223,7 @@ CLAIMS = (
         latex=r"\mathbb E\, R_{n+1} \le \mathbb E\, R_n",
         source="Phuong & Lampert 2019, strong monotonicity (literal reading); THEORY.md §3 (open)",
         families=(*DISTRIBUTION_FAMILIES, *COSTLY_FAMILIES),
-        instances=lambda family: sized_families(family, spare=1),
+        instances=lambda family: sized_families(family, spare=1, sweep=True),
         check=check_monotone_risk_expected,
         content=NEXT_RISK_POSITIVE,
         statistical=True,
