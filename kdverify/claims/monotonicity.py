@@ -25,6 +25,7 @@ from kdverify.claims._instances import (
     problems,
     sized_families,
     sweep_sizes,
+    sweep_window,
 )
 from kdverify.claims._ties import tie_aware_comparison, worst_size
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
@@ -223,7 +224,7 @@ CLAIMS = (
         latex=r"\mathbb E\, R_{n+1} \le \mathbb E\, R_n",
         source="Phuong & Lampert 2019, strong monotonicity (literal reading); THEORY.md §3 (open)",
         families=(*DISTRIBUTION_FAMILIES, *COSTLY_FAMILIES),
-        instances=lambda family: sized_families(family, spare=1, sweep=True),
+        instances=lambda family: sized_families(family, spare=1, window=sweep_window(family)),
         check=check_monotone_risk_expected,
         content=NEXT_RISK_POSITIVE,
         statistical=True,
