@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from kdverify._util.numerics import angle
 from kdverify.claims._cases import Case, numeric_tolerance
 from kdverify.claims._content import EXTENSION_WITH_RISK, NEXT_RISK_POSITIVE, STRICT_EXTENSION
-from kdverify.claims._estimates import closed_form_students, paired_difference
+from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import (
     COSTLY_FAMILIES,
     DATA_FAMILIES,
@@ -35,7 +35,7 @@ from kdverify.data.discrete import TIE_CONVENTIONS, Discrete
 from kdverify.data.exact import exact_student
 from kdverify.measure.expected import exact_expected_risks
 from kdverify.training import UserTrainer
-from kdverify.training.limits import linear_limit
+from kdverify.training.limits import linear_limit, nested_limits
 from kdverify.training.teacher import Teacher
 
 
@@ -136,7 +136,8 @@ def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence
     """``E R_{n+1} ≤ E R_n`` at every size ``n`` of the instance's window (:func:`sweep_sizes`):
     exact on rational discrete families (each size under both tie conventions,
     :func:`~kdverify.claims._ties.tie_aware_comparison`, the worst reported); elsewhere on coupled
-    samples — each trial draws ``n_hi + 1`` points and trains on every nested prefix, so each pair
+    samples — each trial draws ``n_hi + 1`` points and trains on every nested prefix
+    (:func:`~kdverify.training.limits.nested_limits`, one QR for all of them), so each pair
     ``(n, n + 1)`` of the window is compared on nested sets from one sampling — falsified only when
     the lower confidence limit of some ``E[R_{n+1} − R_n]`` is above 0 (α split over the sizes,
     :func:`~kdverify.claims._estimates.paired_difference`)."""
@@ -159,11 +160,11 @@ def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence
 
     def draw(trials: int) -> tuple[np.ndarray, np.ndarray]:
         data = distribution.sample(prefixes[-1], rng, trials=trials)
-        risks = np.stack([distribution.risk(closed_form_students(data[:, :, :k], teacher, None)) for k in prefixes])
+        risks = distribution.risk(nested_limits(data, teacher, prefixes))
         return risks[1:], risks[:-1]
 
     return paired_difference(
-        draw, budget, sizes=sizes, students="closed-form limits on X ∪ {x} (compared) and X (reference)"
+        draw, budget, sizes=sizes, students="closed-form limits on nested prefixes X ∪ {x} (compared) and X (reference)"
     )
 
 
