@@ -15,7 +15,9 @@ from kdverify.claims.base import Budget, Instance
 from kdverify.claims.certificates import replay, stored_certificate
 from kdverify.claims.registry import get_claim
 from kdverify.data import from_params
+from kdverify.errors import InvalidArgument
 from kdverify.measure.expected import exact_expected_risk, exact_expected_risks
+from kdverify.training.limits import linear_limit, nested_limits
 
 BUDGET = Budget(alpha=1e-3, trials=500)
 SIZES = (2, 3, 4, 5)
@@ -96,3 +98,20 @@ def test_monte_carlo_window_checks_every_size() -> None:
 def test_an_empty_window_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         sweep_sizes(Instance("isotropic", {"n": 3, "n_hi": 2}))
+
+
+def test_nested_limits_match_linear_limit_on_every_prefix(rng: np.random.Generator) -> None:
+    """One QR for all prefixes agrees with an SVD per prefix, on independent columns and on sets
+    whose columns repeat or vanish (those take ``linear_limit`` itself)."""
+    teacher = from_params("isotropic", dim=5).teacher(2.0)
+    data = rng.standard_normal((6, 5, 4))
+    data[0, :, 2] = data[0, :, 0]
+    data[1, :, 3] = 0.0
+    sizes = (1, 2, 3, 4)
+    expected = np.stack([linear_limit(data[:, :, :k], teacher) for k in sizes])
+    np.testing.assert_allclose(nested_limits(data, teacher, sizes), expected, atol=1e-13)
+    np.testing.assert_allclose(nested_limits(data[3], teacher, (2, 4)), expected[[1, 3], 3], atol=1e-13)
+    wide = rng.standard_normal((2, 5, 7))  # more points than dimensions
+    np.testing.assert_allclose(nested_limits(wide, teacher, (7,))[0], linear_limit(wide, teacher), atol=1e-13)
+    with pytest.raises(InvalidArgument, match="prefix lengths"):
+        nested_limits(data, teacher, (0, 2))
