@@ -31,7 +31,7 @@ from kdverify.claims._ties import tie_aware_comparison, worst_size
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.geometry import certified_angle_error
 from kdverify.claims.optimisation import not_converged
-from kdverify.data.discrete import TIE_CONVENTIONS, Discrete
+from kdverify.data.discrete import TIE_CONVENTIONS, Discrete, Ties
 from kdverify.data.exact import exact_student
 from kdverify.measure.expected import exact_expected_risks
 from kdverify.training import UserTrainer
@@ -132,6 +132,9 @@ def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidenc
     )
 
 
+Risk = Fraction | float
+
+
 def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence:
     """``E R_{n+1} ≤ E R_n`` at every size ``n`` of the instance's window (:func:`sweep_sizes`):
     exact on rational discrete families (each size under both tie conventions,
@@ -149,12 +152,7 @@ def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence
             ties: exact_expected_risks(distribution, prefixes, temperature=Fraction(temperature), ties=ties)
             for ties in TIE_CONVENTIONS
         }
-        return worst_size(
-            {
-                n: tie_aware_comparison(lambda ties, i=i: (risks[ties][i + 1], risks[ties][i]))
-                for i, n in enumerate(sizes)
-            }
-        )
+        return worst_size({n: tie_aware_comparison(partial(_step, risks, i)) for i, n in enumerate(sizes)})
     rng = np.random.default_rng(int(instance["seed"]))
     teacher = distribution.teacher(float(temperature))
 
@@ -166,6 +164,11 @@ def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence
     return paired_difference(
         draw, budget, sizes=sizes, students="closed-form limits on nested prefixes X ∪ {x} (compared) and X (reference)"
     )
+
+
+def _step(risks: dict[Ties, list[Risk]], index: int, ties: Ties) -> tuple[Risk, Risk]:
+    """``(E R_{n+1}, E R_n)`` for the ``index``-th size of a sweep, from its risks at every prefix."""
+    return risks[ties][index + 1], risks[ties][index]
 
 
 def _reversed_distances(evidence: Evidence) -> Evidence:
