@@ -114,7 +114,7 @@ BOUND_BELOW_ONE = Content(
 )
 RISKS_POSITIVE = Content("n < d on continuous data and a compared risk above 0", either_side_positive)
 NEXT_RISK_POSITIVE = Content(
-    "n + 1 < d on continuous data and a compared risk above 0",
+    "at some size n of its window: n + 1 < d on continuous data and a compared risk above 0",
     lambda instance, evidence: either_side_positive(instance, evidence, spare=1),
 )
 EXTENSION_WITH_RISK = Content(
