@@ -206,7 +206,7 @@ def sized_families(
     ``smallest_size(family, largest n)`` on when given (e.g. where a bound falls below 1), in a
     window of ``max_n`` sizes. With ``window > 1`` the instance is a sweep: the sizes ``n..n_hi``
     (at most ``window`` of them, :func:`sweep_sizes`) in that range, one check for all; each end
-    is drawn at the end of the range about half the time, and shrinks toward one size and small ``n``."""
+    is drawn at the end of the range about three times in four, and shrinks toward one size and small ``n``."""
     chosen = draw(params if params is not None else _parameters_with_dim(family, 2 + spare))
     distribution = family_spec(family).from_json(chosen)
     largest = largest_informative_size(family, distribution.dim, spare=spare) or max_n
@@ -229,11 +229,11 @@ def sized_families(
 
 
 def _toward(draw: st.DrawFn, low: int, high: int, *, end: int) -> int:
-    """An integer in ``[low, high]``: ``end`` about half the time, else uniform-ish; it shrinks to
-    ``low``. Both choices are always drawn, so the shrinker can drop the ``end`` flag without
+    """An integer in ``[low, high]``: ``end`` about three times in four, else uniform-ish; it shrinks
+    to ``low``. Both choices are always drawn, so the shrinker can clear the ``end`` choice without
     shifting the choices after it (a ``one_of`` did, and left found windows unshrunk)."""
     value = draw(st.integers(low, high))
-    return end if draw(st.booleans()) else value
+    return end if draw(st.integers(0, 3)) else value
 
 
 def sweep_sizes(instance: Instance) -> list[int]:
