@@ -12,7 +12,7 @@ import pytest
 from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import sweep_sizes
 from kdverify.claims.base import Budget, Instance
-from kdverify.claims.certificates import replay, stored_certificate
+from kdverify.claims.certificates import make_certificate, replay, stored_certificate
 from kdverify.claims.registry import get_claim
 from kdverify.data import from_params
 from kdverify.errors import InvalidArgument
@@ -80,6 +80,8 @@ def test_exact_window_reports_the_violating_size() -> None:
     evidence = get_claim("monotone-risk-expected").check(instance, BUDGET)
     assert evidence.holds is False and evidence.exact and evidence.details["n"] == 1
     assert evidence.details["sizes"] == 4 and evidence.lhs == Fraction(2, 27)
+    windowed = make_certificate(get_claim("monotone-risk-expected"), "discrete", instance, evidence, BUDGET)
+    assert windowed["instance"]["n_hi"] == 4 and replay(windowed).valid  # the certificate holds the window
     family = from_params("discrete", **values["family_params"])
     for size in evidence.details["per_size"]:
         n = size["n"]
