@@ -138,7 +138,7 @@ def test_a_check_on_workers_has_the_shape_of_a_single_process_check(
 
 
 def test_a_worker_killed_mid_hunt_loses_nothing(tmp_path: Path) -> None:
-    """SIGKILL the worker running the first shard as soon as it runs it (before its 100th example,
+    """SIGKILL the worker running the first shard as soon as it runs it (before its 148th example,
     where the violation lies): the shard runs again on the other worker, the hunt finishes with
     exit 0 and says which worker left, and the counterexample is found, kept and replays. (Killing
     it after the violation was streamed raced with its short shrink: on a quiet machine the shard
