@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -65,8 +67,8 @@ def size_below_dimension(instance: Instance, *, spare: int = 0) -> bool:
 
 def _number(value: object) -> float:
     try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return float(Fraction(value) if isinstance(value, str) else value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
         return math.nan
 
 
@@ -78,11 +80,22 @@ def upper_side_below_one(instance: Instance, evidence: Evidence) -> bool:
 
 def either_side_positive(instance: Instance, evidence: Evidence, *, spare: int = 0) -> bool:
     """A comparison of two risks where at least one is positive, at a size where risks can be
-    (the risks are the two sides, or ``details["mean_risks"]`` for a paired difference)."""
-    means = evidence.details.get("mean_risks")
-    sides = tuple(map(_number, means.values())) if means else (_number(evidence.lhs), _number(evidence.rhs))
+    (the risks are the two sides, or ``details["mean_risks"]`` for a paired difference); for a
+    sweep of sizes (``details["per_size"]``), at some size of the window."""
+    largest = largest_informative_size(instance.family, distribution_of(instance).dim, spare=spare)
     tolerance = evidence.tolerance or 0.0
-    return size_below_dimension(instance, spare=spare) and any(side > tolerance for side in sides)
+    means = evidence.details.get("mean_risks")
+    whole = {"n": instance["n"], "mean_risks": means, "lhs": evidence.lhs, "rhs": evidence.rhs}
+    return any(
+        (largest is None or int(size["n"]) <= largest) and any(side > tolerance for side in _risk_sides(size))
+        for size in evidence.details.get("per_size") or [whole]
+    )
+
+
+def _risk_sides(comparison: dict[str, Any]) -> tuple[float, ...]:
+    """The two risks of one comparison: its ``mean_risks`` (a paired difference), else its sides."""
+    means = comparison.get("mean_risks")
+    return tuple(map(_number, means.values())) if means else (_number(comparison["lhs"]), _number(comparison["rhs"]))
 
 
 def both(first: Test, second: Test) -> Test:
@@ -101,7 +114,7 @@ BOUND_BELOW_ONE = Content(
 )
 RISKS_POSITIVE = Content("n < d on continuous data and a compared risk above 0", either_side_positive)
 NEXT_RISK_POSITIVE = Content(
-    "n + 1 < d on continuous data and a compared risk above 0",
+    "at some size n of its window: n + 1 < d on continuous data and a compared risk above 0",
     lambda instance, evidence: either_side_positive(instance, evidence, spare=1),
 )
 EXTENSION_WITH_RISK = Content(

@@ -5,7 +5,7 @@ the exact risk bound of a step-function ``p``."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -79,41 +79,75 @@ def round_sizes(trials: int) -> list[int]:
 
 
 PairedDraw = Callable[[int], tuple[np.ndarray, np.ndarray]]
-"""``draw(k)``: the two risks of ``k`` new paired training sets (compared, reference)."""
+"""``draw(k)``: the two risks of ``k`` new paired training sets (compared, reference), each of
+shape ``(k,)``, or ``(sizes, k)`` for a sweep of sample sizes (:func:`paired_difference`'s ``sizes``)."""
 
 
-def paired_difference(draw: PairedDraw, budget: Budget, **details: Any) -> Evidence:
-    """Evidence for ``E compared ≤ E reference`` from risks paired on the same training sets.
+def paired_difference(
+    draw: PairedDraw, budget: Budget, *, sizes: Sequence[int] | None = None, **details: Any
+) -> Evidence:
+    """Evidence for ``E compared ≤ E reference`` from risks paired on the same training sets, at
+    one sample size or at each of ``sizes`` (a sweep: ``draw`` returns one row per size).
 
     The differences lie in ``[−1, 1]``, so their mean gets a betting interval (mapped to
     ``[0, 1]``, :class:`~kdverify.measure.stats.BettingSequence`), which adapts to their variance: pairing
     cancels what the two risks share, so a difference far smaller than either risk's own interval
     is seen. Trials come in :data:`ROUNDS` rounds up to ``budget.trials``; the interval is valid at
-    every round, so the check stops as soon as it lies on one side of 0. Falsified only when its
-    lower limit is above 0.
+    every round, so a size stops taking values once its interval lies on one side of 0, and the
+    rounds stop when every size is decided or one is falsified (its lower limit above 0: the
+    example is then decided). A sweep splits ``budget.alpha`` over its sizes (Bonferroni), one
+    sequence each, and reports its worst size — the largest lower limit — as the evidence, with
+    ``details["sizes"]`` (how many were compared) and ``details["per_size"]`` (each size's ``n``,
+    mean risks and interval).
     """
-    sequence = BettingSequence(confidence=1 - budget.alpha, horizon=budget.trials)
-    totals = np.zeros(2)
+    labels = [None] if sizes is None else list(sizes)
+    confidence = 1 - budget.alpha / len(labels)
+    sequences = [BettingSequence(confidence=confidence, horizon=budget.trials) for _ in labels]
+    totals = np.zeros((len(labels), 2))
+    open_sizes = np.ones(len(labels), dtype=bool)
     for size in round_sizes(budget.trials):
-        compared, reference = (np.asarray(side, dtype=np.float64) for side in draw(size))
-        sequence.update((compared - reference + 1) / 2)
-        totals += compared.sum(), reference.sum()
-        estimate = sequence.estimate()
-        if estimate.lower > 0.5 or estimate.upper <= 0.5:
+        compared, reference = (np.asarray(side, dtype=np.float64).reshape(len(labels), size) for side in draw(size))
+        for index in np.flatnonzero(open_sizes):
+            sequences[index].update((compared[index] - reference[index] + 1) / 2)
+            totals[index] += compared[index].sum(), reference[index].sum()
+            estimate = sequences[index].estimate()
+            if estimate.lower > 0.5:  # a violation at this size decides the example
+                open_sizes[:] = False
+                break
+            open_sizes[index] = estimate.upper > 0.5
+        if not open_sizes.any():
             break
-    lower, mean, upper = 2 * estimate.lower - 1, 2 * estimate.mean - 1, 2 * estimate.upper - 1
+    summaries = map(_paired_summary, labels, sequences, totals)
+    seen = [summary for summary in summaries if summary is not None]
+    worst = max(seen, key=lambda summary: (summary["lower"], summary["mean"]))
+    method = sequences[0].estimate().method
+    interval = {key: worst[key] for key in ("mean", "lower", "upper", "trials")}
+    sweep = {} if sizes is None else {"n": worst["n"], "sizes": len(labels), "per_size": seen}
     return Evidence(
-        holds=lower <= 0.0,
-        lhs=lower,
+        holds=worst["lower"] <= 0.0,
+        lhs=worst["lower"],
         relation="<=",
         rhs=0.0,
-        interval={"mean": mean, "lower": lower, "upper": upper, "trials": estimate.trials},
-        details={
-            "method": estimate.method,
-            "mean_risks": dict(zip(("compared", "reference"), (totals / estimate.trials).tolist(), strict=True)),
-            **details,
-        },
+        interval=interval,
+        details={"method": method, "mean_risks": worst["mean_risks"], **sweep, **details},
     )
+
+
+def _paired_summary(n: int | None, sequence: BettingSequence, totals: np.ndarray) -> dict[str, Any] | None:
+    """One size of :func:`paired_difference`: its interval on the difference (mapped back to
+    ``[−1, 1]``) and mean risks; ``None`` for a size that took no values (a sweep stopped by an
+    earlier size's violation in the first round)."""
+    if sequence.trials == 0:
+        return None
+    estimate = sequence.estimate()
+    return {
+        "n": n,
+        "mean": 2 * estimate.mean - 1,
+        "lower": 2 * estimate.lower - 1,
+        "upper": 2 * estimate.upper - 1,
+        "trials": estimate.trials,
+        "mean_risks": dict(zip(("compared", "reference"), (totals / estimate.trials).tolist(), strict=True)),
+    }
 
 
 Objective = Callable[[Fraction, Fraction, int], Fraction]

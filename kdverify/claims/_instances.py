@@ -24,6 +24,8 @@ from kdverify.data.strategies import (
 )
 
 GENERIC = "generic"
+MAX_N = 12
+"""The most sample sizes :func:`sized_families` draws from (a window of sizes from the smallest)."""
 LARGEST_LOGIT = 4.0  # THEORY.md §6: keep teacher logits O(1) so gradient descent converges in budget
 
 
@@ -98,6 +100,13 @@ claims that cost about a second a pair on it (angle-lemma, distill-best-in-span,
 monotone-risk-pointwise, monotone-risk-expected, distill-beats-hard-expected) add it explicitly
 (measured by ``kdverify check --family mnist`` on the ci profile)."""
 DISTRIBUTION_FAMILIES = tuple(family for family in FAMILIES if family not in COSTLY_FAMILIES)
+SWEPT_FAMILIES = ("isotropic", "anisotropic", "mixture", "gaussian-mixture", "discrete")
+"""Families where one more sample size costs a check about what hypothesis's engine and drawing
+cost an example (closed-form risks, or exact sums shared by all sizes), so a sweep example checks a
+window of sizes (:func:`sized_families`'s ``window``). Elsewhere a size costs far more (a quadrature
+per student on the angular families, the data set's rows per student on the real ones): a window
+there multiplies the example's cost, and measured on the ``ci`` profile (20 examples per pair)
+made ``kdverify check`` of ``monotone-risk-expected`` 1.9× slower (BENCHMARKS.md §2)."""
 DATA_FAMILIES = (GENERIC, *DISTRIBUTION_FAMILIES)
 REAL_FAMILIES = ("digits", "mnist", "breast-cancer")
 SAMPLED_SUPPORT = ("discrete", *REAL_FAMILIES)
@@ -184,24 +193,31 @@ def sized_families(
     draw: st.DrawFn,
     family: str,
     *,
-    max_n: int = 12,
+    max_n: int = MAX_N,
     init: bool = False,
     spare: int = 0,
     params: st.SearchStrategy | None = None,
     smallest_size: Callable[[Family, int], int] | None = None,
+    window: int = 1,
 ) -> Instance:
     """A family, a sample size ``n``, a Monte Carlo seed, a temperature and (when ``init``) a
     nonzero integer initialisation ``w0``. ``n`` is drawn where the expected risk has content:
     ``n + spare < d`` except on discrete data (:func:`largest_informative_size`), and from
     ``smallest_size(family, largest n)`` on when given (e.g. where a bound falls below 1), in a
-    window of ``max_n`` sizes."""
+    window of ``max_n`` sizes. With ``window > 1`` the instance is a sweep: the sizes ``n..n_hi``
+    (at most ``window`` of them, :func:`sweep_sizes`) in that range, one check for all; each end
+    is drawn at the end of the range about three times in four, and shrinks toward one size and small ``n``."""
     chosen = draw(params if params is not None else _parameters_with_dim(family, 2 + spare))
     distribution = family_spec(family).from_json(chosen)
     largest = largest_informative_size(family, distribution.dim, spare=spare) or max_n
     smallest = 1 if smallest_size is None else smallest_size(distribution, largest)
+    top = max(smallest, min(largest, smallest + max_n - 1))
+    n = _toward(draw, smallest, top, end=smallest) if window > 1 else draw(st.integers(smallest, top))
+    highest = min(top, n + window - 1)
     values: dict[str, Any] = {
         "family_params": chosen,
-        "n": draw(st.integers(smallest, max(smallest, min(largest, smallest + max_n - 1)))),
+        "n": n,
+        **({"n_hi": _toward(draw, n, highest, end=highest)} if window > 1 else {}),
         "seed": draw(st.integers(0, 2**32 - 1)),
         "temperature": draw(st.sampled_from((1.0, 2.0, 0.5))),
         "w0": None,
@@ -210,3 +226,27 @@ def sized_families(
         dim = distribution.dim
         values["w0"] = draw(st.lists(st.integers(-3, 3), min_size=dim, max_size=dim).filter(any))
     return Instance(family, values)
+
+
+def _toward(draw: st.DrawFn, low: int, high: int, *, end: int) -> int:
+    """An integer in ``[low, high]``: ``end`` about three times in four, else uniform-ish; it shrinks
+    to ``low``. Both choices are always drawn, so the shrinker can clear the ``end`` choice without
+    shifting the choices after it (a ``one_of`` did, and left found windows unshrunk)."""
+    value = draw(st.integers(low, high))
+    return end if draw(st.integers(0, 3)) else value
+
+
+def sweep_sizes(instance: Instance) -> list[int]:
+    """The sample sizes ``n..n_hi`` a sweep instance checks (``[n]`` without ``n_hi``, as stored
+    single-size instances have)."""
+    n = int(instance["n"])
+    n_hi = int(instance.get("n_hi", n))
+    if n_hi < n:
+        raise ValueError(f"the window n = {n} .. n_hi = {n_hi} is empty")
+    return list(range(n, n_hi + 1))
+
+
+def sweep_window(family: str) -> int:
+    """The most sample sizes a sweep example of ``family`` checks: every size it may draw on the
+    :data:`SWEPT_FAMILIES`, one elsewhere."""
+    return MAX_N if family in SWEPT_FAMILIES else 1

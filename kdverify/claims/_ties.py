@@ -5,6 +5,7 @@ depends on a student scoring exactly 0 on a support point (:attr:`Evidence.tie_f
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -30,3 +31,20 @@ def tie_aware_comparison(sides: Sides, details: Mapping[str, Any] | None = None)
         details={**(details or {}), "ties_correct": {"lhs": other_lhs, "rhs": other_rhs}},
         tie_free=holds == (other_lhs <= other_rhs),
     )
+
+
+def worst_size(comparisons: Mapping[int, Evidence]) -> Evidence:
+    """One evidence for a sweep of exact comparisons, one per sample size ``n``: the worst size's
+    (a violation under both tie conventions before one that depends on them, then the largest
+    ``lhs − rhs``), with ``details["n"]``, ``details["sizes"]`` (how many were compared) and
+    ``details["per_size"]`` (each size's sides and verdict)."""
+    n, worst = max(
+        comparisons.items(),
+        key=lambda item: (item[1].holds is False, bool(item[1].tie_free), item[1].lhs - item[1].rhs),
+    )
+    per_size = [
+        {"n": size, "lhs": evidence.lhs, "rhs": evidence.rhs, "holds": evidence.holds, "tie_free": evidence.tie_free}
+        for size, evidence in comparisons.items()
+    ]
+    details = {**worst.details, "n": n, "sizes": len(comparisons), "per_size": per_size}
+    return replace(worst, details=details)

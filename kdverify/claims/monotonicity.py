@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from kdverify._util.numerics import angle
 from kdverify.claims._cases import Case, numeric_tolerance
 from kdverify.claims._content import EXTENSION_WITH_RISK, NEXT_RISK_POSITIVE, STRICT_EXTENSION
-from kdverify.claims._estimates import closed_form_students, paired_difference
+from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import (
     COSTLY_FAMILIES,
     DATA_FAMILIES,
@@ -24,16 +24,18 @@ from kdverify.claims._instances import (
     distribution_of,
     problems,
     sized_families,
+    sweep_sizes,
+    sweep_window,
 )
-from kdverify.claims._ties import tie_aware_comparison
+from kdverify.claims._ties import tie_aware_comparison, worst_size
 from kdverify.claims.base import Budget, Claim, Evidence, Instance, Mutant, TrainerCheck
 from kdverify.claims.geometry import certified_angle_error
 from kdverify.claims.optimisation import not_converged
-from kdverify.data.discrete import Discrete
+from kdverify.data.discrete import TIE_CONVENTIONS, Discrete, Ties
 from kdverify.data.exact import exact_student
-from kdverify.measure.expected import exact_expected_risk
+from kdverify.measure.expected import exact_expected_risks
 from kdverify.training import UserTrainer
-from kdverify.training.limits import linear_limit
+from kdverify.training.limits import linear_limit, nested_limits
 from kdverify.training.teacher import Teacher
 
 
@@ -130,25 +132,43 @@ def check_monotone_risk_pointwise(instance: Instance, budget: Budget) -> Evidenc
     )
 
 
+Risk = Fraction | float
+
+
 def check_monotone_risk_expected(instance: Instance, budget: Budget) -> Evidence:
-    """``E R_{n+1} ≤ E R_n``: exact on rational discrete families (under both tie conventions,
-    :func:`~kdverify.claims._ties.tie_aware_comparison`); elsewhere on coupled samples — each
-    trial draws ``n + 1`` points and trains on the first ``n`` and on all of them — falsified only
-    when the lower confidence limit of ``E[R_{n+1} − R_n]`` is above 0."""
+    """``E R_{n+1} ≤ E R_n`` at every size ``n`` of the instance's window (:func:`sweep_sizes`):
+    exact on rational discrete families (each size under both tie conventions,
+    :func:`~kdverify.claims._ties.tie_aware_comparison`, the worst reported); elsewhere on coupled
+    samples — each trial draws ``n_hi + 1`` points and trains on every nested prefix
+    (:func:`~kdverify.training.limits.nested_limits`, one QR for all of them), so each pair
+    ``(n, n + 1)`` of the window is compared on nested sets from one sampling — falsified only when
+    the lower confidence limit of some ``E[R_{n+1} − R_n]`` is above 0 (α split over the sizes,
+    :func:`~kdverify.claims._estimates.paired_difference`)."""
     distribution = distribution_of(instance)
-    n, temperature = int(instance["n"]), instance["temperature"]
+    sizes, temperature = sweep_sizes(instance), instance["temperature"]
+    prefixes = [*sizes, sizes[-1] + 1]
     if isinstance(distribution, Discrete) and distribution.is_exact:
-        risk = partial(exact_expected_risk, distribution, temperature=Fraction(temperature))
-        return tie_aware_comparison(lambda ties: (risk(n + 1, ties=ties), risk(n, ties=ties)))
+        risks = {
+            ties: exact_expected_risks(distribution, prefixes, temperature=Fraction(temperature), ties=ties)
+            for ties in TIE_CONVENTIONS
+        }
+        return worst_size({n: tie_aware_comparison(partial(_step, risks, i)) for i, n in enumerate(sizes)})
     rng = np.random.default_rng(int(instance["seed"]))
     teacher = distribution.teacher(float(temperature))
 
     def draw(trials: int) -> tuple[np.ndarray, np.ndarray]:
-        data = distribution.sample(n + 1, rng, trials=trials)
-        smaller, larger = (distribution.risk(closed_form_students(x, teacher, None)) for x in (data[:, :, :n], data))
-        return larger, smaller
+        data = distribution.sample(prefixes[-1], rng, trials=trials)
+        risks = distribution.risk(nested_limits(data, teacher, prefixes))
+        return risks[1:], risks[:-1]
 
-    return paired_difference(draw, budget, students="closed-form limits on X ∪ {x} (compared) and X (reference)")
+    return paired_difference(
+        draw, budget, sizes=sizes, students="closed-form limits on nested prefixes X ∪ {x} (compared) and X (reference)"
+    )
+
+
+def _step(risks: dict[Ties, list[Risk]], index: int, ties: Ties) -> tuple[Risk, Risk]:
+    """``(E R_{n+1}, E R_n)`` for the ``index``-th size of a sweep, from its risks at every prefix."""
+    return risks[ties][index + 1], risks[ties][index]
 
 
 def _reversed_distances(evidence: Evidence) -> Evidence:
@@ -208,7 +228,7 @@ CLAIMS = (
         latex=r"\mathbb E\, R_{n+1} \le \mathbb E\, R_n",
         source="Phuong & Lampert 2019, strong monotonicity (literal reading); THEORY.md §3 (open)",
         families=(*DISTRIBUTION_FAMILIES, *COSTLY_FAMILIES),
-        instances=lambda family: sized_families(family, spare=1),
+        instances=lambda family: sized_families(family, spare=1, window=sweep_window(family)),
         check=check_monotone_risk_expected,
         content=NEXT_RISK_POSITIVE,
         statistical=True,

@@ -50,9 +50,11 @@ __all__ = [
     "estimate_expected_risk",
     "exact_expected_p_angle",
     "exact_expected_risk",
+    "exact_expected_risks",
     "expected_risk",
     "p_of_student_angle",
     "span_expectation",
+    "span_expectations",
     "student_risks_and_p_angles",
 ]
 
@@ -128,20 +130,21 @@ def _superset_moebius(table: np.ndarray, m: int) -> np.ndarray:
 
 
 def _exact_expectation(
-    dist: Discrete, n: int, temperature: Any, w0: Any | None, quantity: SpanQuantity
-) -> Fraction | float:
-    """``E v(ŵ_X)`` for ``v(ŵ) = Σ_j q_j quantity(ŵ)_j`` by the integer Möbius sums (module doc)."""
+    dist: Discrete, sizes: Sequence[int], temperature: Any, w0: Any | None, quantity: SpanQuantity
+) -> list[Fraction | float]:
+    """``E v(ŵ_X)`` at each of ``sizes`` for ``v(ŵ) = Σ_j q_j quantity(ŵ)_j`` by the integer
+    Möbius sums (module doc)."""
     if not isinstance(dist, Discrete):
         raise InvalidArgument(f"dist={dist!r} must be a Discrete distribution for exact sums.")
-    value = span_expectation(
+    values = span_expectations(
         dist.dim,
         dist.support,
         dist.exact_weights,
-        n,
+        sizes,
         lambda span: quantity(dist, exact_student(span, dist.exact_w_star, temperature=temperature, w0=w0)),
     )
     exact = dist.is_exact and is_float_free(temperature) and is_float_free(w0)
-    return value if exact else float(value)
+    return [value if exact else float(value) for value in values]
 
 
 def span_expectation(
@@ -154,7 +157,18 @@ def span_expectation(
     """``E Σ_j q_j counted(span X)_j`` over ``n`` i.i.d. draws of the support points ``a_j`` with
     weights ``q_j``, exactly (module docstring): for any student that depends on the training set
     only through its span (``counted`` says which support points count for the student of a span)."""
-    n = positive_int("n", n)
+    return span_expectations(dim, support, weights, [n], counted)[0]
+
+
+def span_expectations(
+    dim: int,
+    support: Sequence[RationalVector],
+    weights: Sequence[Fraction],
+    sizes: Sequence[int],
+    counted: Callable[[RationalSpan], Sequence[bool]],
+) -> list[Fraction]:
+    """:func:`span_expectation` at each of ``sizes``, sharing everything but the final powers."""
+    sizes = [positive_int("n", n) for n in sizes]
     m = len(support)
     if m > MAX_SUPPORT:
         raise InvalidArgument(
@@ -171,8 +185,8 @@ def span_expectation(
     levels, inverse = np.unique(masses, return_inverse=True)
     grouped = np.zeros(len(levels), dtype=dtype)
     np.add.at(grouped, inverse, table)
-    numerator = sum(int(c) ** n * int(g) for c, g in zip(levels, grouped, strict=True) if g)
-    return Fraction(numerator, denominator ** (n + 1))
+    terms = [(int(c), int(g)) for c, g in zip(levels, grouped, strict=True) if g]
+    return [Fraction(sum(c**n * g for c, g in terms), denominator ** (n + 1)) for n in sizes]
 
 
 def exact_expected_risk(
@@ -189,13 +203,21 @@ def exact_expected_risk(
     >>> exact_expected_risk(dist, 2), exact_expected_risk(dist, 2, ties="correct")  # ŵ ⊥ a_j: ties
     (Fraction(1, 4), Fraction(0, 1))
     """
-    return _exact_expectation(dist, n, temperature, w0, partial(_risk_indicators, ties=ties))
+    return exact_expected_risks(dist, [n], temperature=temperature, w0=w0, ties=ties)[0]
+
+
+def exact_expected_risks(
+    dist: Discrete, sizes: Sequence[int], *, temperature: Any = 1, w0: Any | None = None, ties: Ties = "error"
+) -> list[Fraction | float]:
+    """:func:`exact_expected_risk` at each of ``sizes``: the sums over spans are shared, only the
+    final powers ``C(U)^n`` differ, so a sweep of sizes costs about one."""
+    return _exact_expectation(dist, sizes, temperature, w0, partial(_risk_indicators, ties=ties))
 
 
 def exact_expected_p_angle(dist: Discrete, n: int, *, temperature: Any = 1, w0: Any | None = None) -> Fraction | float:
     """``E p(∠(ŵ_X, w*))`` exactly: the intermediate bound of ``risk-bound`` (``p := 1`` for a
     zero student or an angle ``≥ π/2``). Same conventions as :func:`exact_expected_risk`."""
-    return _exact_expectation(dist, n, temperature, w0, _p_angle_indicators)
+    return _exact_expectation(dist, [n], temperature, w0, _p_angle_indicators)[0]
 
 
 def _as_family(family: Family) -> Family:

@@ -24,15 +24,17 @@ solvers add is measured with the computed projector, so they also add
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kdverify._util.linalg import SpanProjector, span_projector
+from kdverify._util.linalg import SpanProjector, default_rank_tolerance, span_projector
 from kdverify._util.validation import FloatArray, as_data, as_float_array, as_real_array, as_vector
 from kdverify.errors import InvalidArgument
 from kdverify.training.teacher import Teacher
 
-__all__ = ["deep_limit", "linear_limit", "span_error_bound"]
+__all__ = ["deep_limit", "linear_limit", "nested_limits", "span_error_bound"]
 
 UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
 
@@ -78,6 +80,39 @@ def linear_limit(
         w0 = _start("w0", w0, data.shape[:-2], teacher.dim)
         limit = limit + projector.complement(np.broadcast_to(w0, limit.shape))
     return limit
+
+
+def nested_limits(data: ArrayLike, teacher: Teacher, sizes: Sequence[int]) -> FloatArray:
+    """The limits ``P_k w*/T`` from ``w_0 = 0`` (:func:`linear_limit`) on the nested prefixes
+    ``X[..., :k]`` of one data set or a batch ``(B, d, N)``, for each ``k`` of ``sizes``: shape
+    ``(len(sizes), B, d)`` (``(len(sizes), d)`` unbatched).
+
+    One QR ``X = QR`` serves every prefix: while the first ``k`` columns are independent they span
+    what ``Q``'s first ``k`` do, so ``P_k t = Σ_{i<k} q_i q_iᵀ t``, a cumulative sum. That holds, by
+    :func:`linear_limit`'s own rank rule, for every prefix of a set whose whole ``N ≤ d`` columns
+    have ``σ_min`` above ``max(d, N)·eps·σ_max`` (deleting columns never lowers ``σ_min`` nor raises
+    ``σ_max``); ``R``'s singular values are ``X``'s. Other sets (numerically rank-deficient, or
+    ``N > d``) take :func:`linear_limit` prefix by prefix.
+    """
+    teacher = _as_teacher(teacher)
+    data = as_data("data", data, dim=teacher.dim, batched=True)
+    chosen = np.asarray(sizes, dtype=np.int64)
+    if chosen.ndim != 1 or chosen.size == 0 or np.any(chosen < 1) or np.any(chosen > data.shape[-1]):
+        raise InvalidArgument(f"sizes={list(sizes)!r} must be prefix lengths between 1 and n={data.shape[-1]}.")
+    target = teacher.target
+    if data.shape[-1] > data.shape[-2]:
+        return np.stack([linear_limit(data[..., :k], teacher) for k in chosen])
+    q, r = np.linalg.qr(data)
+    singular = np.linalg.svd(r, compute_uv=False)
+    independent = singular[..., -1] > default_rank_tolerance(data, singular)
+    partial = np.cumsum(q * (target @ q)[..., None, :], axis=-1)
+    limits = np.moveaxis(partial[..., chosen - 1], -1, 0)
+    if not np.all(independent):
+        rest = data[~independent] if data.ndim == 3 else data
+        limits[:, ~independent] = np.stack([linear_limit(rest[..., :k], teacher) for k in chosen]).reshape(
+            limits[:, ~independent].shape
+        )
+    return limits
 
 
 def deep_limit(
