@@ -307,8 +307,12 @@ class AngularFamily(Family):
         stop = np.clip((betas - law.margin) / law.largest, 0.0, 1.0)
         s = stop[:, None] * v
         t = -np.tan(law.margin + law.largest * s) / np.tan(betas)[:, None]
-        g = (1 - s) ** (law.a - 1) * sphere_coordinate_cdfs(m, t) / (1 - v) ** exponent
-        return np.asarray(stop**law.b * (g @ weights) / math.exp(special.betaln(law.a, law.b)), dtype=np.float64)
+        # In high dimension (1 − v)^exponent underflows at the last nodes, making g 0/0 or x/0 there:
+        # such an angle's rule is NaN or infinite, never settles, and goes to the adaptive quadrature.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            g = (1 - s) ** (law.a - 1) * sphere_coordinate_cdfs(m, t) / (1 - v) ** exponent
+            risks = stop**law.b * (g @ weights) / math.exp(special.betaln(law.a, law.b))
+        return np.asarray(np.where(np.isfinite(risks), risks, np.nan), dtype=np.float64)
 
     def params(self) -> dict[str, Any]:
         """``dim``, the angle law's parameters, ``radius``, ``scale`` and ``w_star``."""
