@@ -371,6 +371,7 @@ class TestDiscrete:
             ["1/3", "-2/7", "5/11"],  # a rational student on float data: integer arithmetic only
             [2.0**-600, 1.0, 2.0**600],  # scales far apart
             [-1.0, 0.0, -1.0],
+            [10**400, -1, 1],  # beyond float64: integer arithmetic only
         ],
     )
     def test_exact_errors_on_float_data_match_fraction_sums(self, student: list) -> None:

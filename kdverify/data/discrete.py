@@ -71,6 +71,15 @@ def _float_mirror(name: str, rows: Any) -> FloatArray:
     return values
 
 
+def _exact_floats(vector: RationalVector) -> FloatArray | None:
+    """``vector`` as float64 when every entry is a float exactly, else ``None``."""
+    try:
+        floats = np.array([float(x) for x in vector])
+    except OverflowError:
+        return None
+    return floats if all(map(Fraction.__eq__, map(Fraction, floats), vector)) else None
+
+
 class Discrete(Family):
     """Points ``a_1..a_m`` (the rows of ``points``, shape ``(m, d)``: a list of points, as in
     certificates and strategies) with weights ``q_j``; :meth:`sample` returns data ``(d, n)``.
@@ -142,9 +151,8 @@ class Discrete(Family):
         exact = as_rational_vector("v", vector, dim=self.dim)
         signs = np.zeros(self.support_size, dtype=int)
         unsure = np.arange(self.support_size)
-        with np.errstate(over="ignore", invalid="ignore"):
-            floats = np.array([float(x) for x in exact]) if self._points_exact else None
-        if floats is not None and all(np.isfinite(floats)) and all(map(Fraction.__eq__, map(Fraction, floats), exact)):
+        floats = _exact_floats(exact) if self._points_exact else None
+        if floats is not None:
             eps, dim = np.finfo(np.float64).eps / 2, self.dim
             with np.errstate(over="ignore", invalid="ignore"):
                 scores = self.points @ floats
