@@ -166,6 +166,10 @@ class PointSequence:
     def estimate(self) -> MeanEstimate:
         return point_interval(self.values, confidence=self.confidence)
 
+    def side_of(self, mean: float) -> int:
+        estimate = self.estimate()
+        return 1 if estimate.lower > mean else -1 if estimate.upper < mean else 0
+
 
 def test_risk_bound_check_false_alarm_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     """The claim's own check (betting intervals), with its bound moved onto the truth, falsifies at

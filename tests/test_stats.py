@@ -132,6 +132,26 @@ def test_rounds_give_the_one_pass_interval() -> None:
     assert betting_mean(values) == betting_mean(values)
 
 
+@pytest.mark.parametrize("horizon", [None, 300])
+@pytest.mark.parametrize("law", sorted(LAWS))
+def test_side_of_agrees_with_the_interval(law: str, horizon: int | None) -> None:
+    """:meth:`BettingSequence.side_of` — a look without root finding — places every candidate mean
+    where the interval's limits do (1 below the lower limit, -1 above the upper, 0 between), at
+    every round, for candidates on a fine grid and right beside each limit."""
+    draw, _ = LAWS[law]
+    values = draw(np.random.default_rng(11), (300,))
+    sequence = BettingSequence(confidence=0.999, horizon=horizon)
+    for batch in np.split(values, [20, 80, 200]):
+        sequence.update(batch)
+        estimate = sequence.estimate()
+        near = [estimate.lower - 1e-8, estimate.lower + 1e-8, estimate.upper - 1e-8, estimate.upper + 1e-8]
+        for mean in [*np.linspace(-0.1, 1.1, 121), *near]:
+            expected = 1 if mean < estimate.lower else -1 if mean > estimate.upper else 0
+            assert sequence.side_of(mean) == expected, (mean, estimate)
+    with pytest.raises(InvalidArgument, match="no values yet"):
+        BettingSequence().side_of(0.5)
+
+
 def test_mirroring_the_values_mirrors_the_interval() -> None:
     """``x ↦ 1 − x`` swaps the two gamblers: the interval of ``1 − x`` is ``1 −`` that of ``x``."""
     values = np.random.default_rng(8).beta(2.0, 5.0, 500)

@@ -113,6 +113,10 @@ BOUND_BELOW_ONE = Content(
     "n < d on continuous data and the bound (or E p(∠) of the sharper link) below 1", upper_side_below_one
 )
 RISKS_POSITIVE = Content("n < d on continuous data and a compared risk above 0", either_side_positive)
+TWO_POINTS_WITH_RISK = Content(
+    "2 ≤ n (one point's max-margin direction is the distilled one), n < d on continuous data and a risk above 0",
+    lambda instance, evidence: int(instance["n"]) >= 2 and either_side_positive(instance, evidence),
+)
 NEXT_RISK_POSITIVE = Content(
     "at some size n of its window: n + 1 < d on continuous data and a compared risk above 0",
     lambda instance, evidence: either_side_positive(instance, evidence, spare=1),

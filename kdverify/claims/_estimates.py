@@ -110,11 +110,11 @@ def paired_difference(
         for index in np.flatnonzero(open_sizes):
             sequences[index].update((compared[index] - reference[index] + 1) / 2)
             totals[index] += compared[index].sum(), reference[index].sum()
-            estimate = sequences[index].estimate()
-            if estimate.lower > 0.5:  # a violation at this size decides the example
+            side = sequences[index].side_of(0.5)  # a look needs no interval limits
+            if side > 0:  # a violation at this size decides the example
                 open_sizes[:] = False
                 break
-            open_sizes[index] = estimate.upper > 0.5
+            open_sizes[index] = side == 0
         if not open_sizes.any():
             break
     summaries = map(_paired_summary, labels, sequences, totals)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from kdverify._util.linalg import SpanProjector
 from kdverify._util.numerics import ANGLE_ROUNDING, angle, line_angles
 from kdverify.claims._cases import Case, numeric_tolerance
-from kdverify.claims._content import RISKS_POSITIVE, STRICT_ANGLE, TILTED_STUDENT
+from kdverify.claims._content import STRICT_ANGLE, TILTED_STUDENT, TWO_POINTS_WITH_RISK
 from kdverify.claims._estimates import paired_difference
 from kdverify.claims._instances import (
     COSTLY_FAMILIES,
@@ -340,9 +340,9 @@ CLAIMS = (
         latex=r"\mathbb E\, R_n^{\mathrm{distill}} \le \mathbb E\, R_n^{\mathrm{hard}}",
         source="THEORY.md §3 (open)",
         families=(*DISTRIBUTION_FAMILIES, *COSTLY_FAMILIES),
-        instances=sized_families,
+        instances=lambda family: sized_families(family, min_n=2),
         check=check_distill_beats_hard_expected,
-        content=RISKS_POSITIVE,
+        content=TWO_POINTS_WITH_RISK,
         statistical=True,
     ),
 )

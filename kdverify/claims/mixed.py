@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from kdverify._util.numerics import sigmoid
 from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import EPS, Case, descent_steps, not_converged, ratio_evidence
-from kdverify.claims._content import either_side_positive, init_off_span
+from kdverify.claims._content import RISKS_POSITIVE, init_off_span
 from kdverify.claims._estimates import Undecided, paired_difference
 from kdverify.claims._instances import GENERIC, distribution_of, problems, sized_families
 from kdverify.claims._ties import tie_aware_comparison
@@ -294,7 +294,6 @@ def _mixing_matters(instance: Instance, evidence: Evidence) -> bool:
 
 
 MIXING_MATTERS = Content("ρ < 1, rank X < d and P⊥w0 ≠ 0 (hard labels and the initialisation matter)", _mixing_matters)
-RISKS_POSITIVE = Content("n < d on continuous data and a compared risk above 0", either_side_positive)
 
 
 def _swapped_soft_hard(data: FloatArray, logits: FloatArray, w0: FloatArray, teacher: Teacher) -> FloatArray:

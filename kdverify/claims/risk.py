@@ -135,9 +135,9 @@ def bound_check(
             except Undecided as reason:
                 return Evidence(None, str(reason), "<=", "budget")
             sequence.update(drawn[-1][1] if through_p_angle else drawn[-1][0])
-            estimate = sequence.estimate()
-            if estimate.upper <= value + tolerance or estimate.lower > value + tolerance:
+            if sequence.side_of(value + tolerance):
                 break
+        estimate = sequence.estimate()
         student_risks, p_angles = (np.concatenate(side) for side in zip(*drawn, strict=True))
         if not through_p_angle:
             return _mean_below(estimate, value, tolerance, students=students)

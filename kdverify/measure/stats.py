@@ -202,6 +202,30 @@ class BettingSequence:
         self._values = np.concatenate((self._values, _in_unit_interval(values)))
         self._estimate = None
 
+    def side_of(self, mean: float) -> int:
+        """Where the running interval lies against ``mean``: ``1`` wholly above it (``mean`` is
+        refuted by the gambler betting on larger values), ``-1`` wholly below it, ``0`` when it
+        contains ``mean``. What a sequential check needs at each look, for one pass over the values
+        per side and no root finding (:meth:`estimate` locates the limits themselves): the excess
+        of :func:`_excess` is continuous and nonincreasing in the candidate mean, so it is positive
+        at ``mean`` exactly when the lower limit is above ``mean``.
+
+        >>> sequence = BettingSequence(confidence=0.9)
+        >>> sequence.update([0.5, 0.4, 0.6] * 100)
+        >>> sequence.side_of(0.45), sequence.side_of(0.5), sequence.side_of(0.55)
+        (1, 0, -1)
+        """
+        values = self._values
+        if values.size == 0:
+            raise InvalidArgument("BettingSequence has no values yet; call update(values) first.")
+        mean = float(mean)
+        if not 0 <= mean < 1:
+            return 1 if mean < 0 else -1  # the limits lie in [0, 1]
+        bets = _plug_in_bets(values, self._log_threshold, self._horizon)
+        if _excess(mean, values, bets, self._log_threshold) > 0:
+            return 1
+        return -1 if _excess(1.0 - mean, 1.0 - values, bets, self._log_threshold) > 0 else 0
+
     def estimate(self) -> MeanEstimate:
         """The sample mean with the sequence's interval after all values so far."""
         if self._estimate is None:
