@@ -284,3 +284,23 @@ class TestPytestAdapter:
         broken = replace(get_claim("loss-calculus"), check=lambda instance, budget: Evidence(False, 2.0, "<=", 1.0))
         with pytest.raises(AssertionError, match="THEOREM FALSIFIED: loss-calculus on generic"):
             ClaimCase(broken, "generic").check()
+
+
+def test_a_bound_of_one_up_to_rounding_is_not_informative() -> None:
+    """Isotropic ``d = 2``: ``p(θ) = 2θ/π``, so ``p(θ) + p(π/2 − θ) = 1`` and the risk bound at
+    ``n = 1`` is 1 — computed as ``1 − 2.2e-16``. Such an example cannot fail, so it is not counted
+    as evidence."""
+    from kdverify.claims.risk import numeric_risk_bound
+    from kdverify.data.isotropic import Isotropic
+
+    claim = get_claim("risk-bound-with-init")
+    instance = Instance(
+        "isotropic",
+        {"family_params": {"dim": 2, "radius": "gaussian"}, "n": 1, "seed": 3, "temperature": 1.0, "w0": [0, 3]},
+    )
+    evidence = claim.check(instance, Budget(alpha=1e-3, trials=200, max_iter=1000))
+    assert evidence.holds and 1 - 1e-15 < evidence.rhs <= 1
+    assert not claim.content.test(instance, evidence)
+    assert numeric_risk_bound(Isotropic(2), 1) < 1
+    shifted = replace(evidence, rhs=0.5)
+    assert claim.content.test(instance, shifted)

@@ -73,9 +73,10 @@ def _number(value: object) -> float:
 
 
 def upper_side_below_one(instance: Instance, evidence: Evidence) -> bool:
-    """The compared upper side (a risk bound, or ``E p(∠)`` of the sharper link) is below 1,
-    and ``n < d`` (continuous data)."""
-    return size_below_dimension(instance) and _number(evidence.rhs) < 1
+    """The compared upper side (a risk bound, or ``E p(∠)`` of the sharper link) is below 1 by
+    more than the check's tolerance — a bound of 1 up to rounding (isotropic ``d = 2``, ``n = 1``:
+    ``1 − 2.2e-16``) says nothing — and ``n < d`` (continuous data)."""
+    return size_below_dimension(instance) and _number(evidence.rhs) < 1 - (evidence.tolerance or 0.0)
 
 
 def either_side_positive(instance: Instance, evidence: Evidence, *, spare: int = 0) -> bool:

@@ -233,11 +233,12 @@ def smallest_size_below_one(distribution: Family, largest: int) -> int:
     ``p`` per family, shared by every ``n``) is below 1 (bisection: it does not increase with
     ``n``), or 1 when there is none — a family where the bound never says anything at a size with
     a non-trivial risk (isotropic data, say). The grid's bound is an upper bound, so every size
-    drawn has a bound below 1; sizes where only a zoom would show it are left out."""
+    drawn has a bound below 1 by more than the check's tolerance (a bound of 1 up to rounding
+    says nothing); sizes where only a zoom would show it are left out."""
     def below_one(n: int) -> bool:
         if isinstance(distribution, Discrete) and distribution.is_exact:
             return exact_risk_bound(distribution, n) < 1
-        return numeric_risk_bound(distribution, n, zooms=0) < 1
+        return numeric_risk_bound(distribution, n, zooms=0) < 1 - numeric_tolerance(distribution, n + 1)
 
     if not below_one(largest):
         return 1
