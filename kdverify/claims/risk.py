@@ -147,7 +147,7 @@ def bound_check(
         second = _mean_below(estimate, value, tolerance, students=students)
         details = {**second.details, "mean_risk": float(student_risks.mean()), "largest_risk_minus_p_angle": gap}
         holds = bool(second.holds) and gap <= numeric_tolerance(distribution)
-        if value < 1 or not second.details["mean"] < 1:
+        if value < 1 - tolerance or not second.details["mean"] < 1:
             return replace(second, holds=holds, details=details)
         # The bound is 1 (no content): show the link that has some, per training set.
         return Evidence(
