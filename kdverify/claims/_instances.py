@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from hypothesis import assume
+from hypothesis import assume, reject
 from hypothesis import strategies as st
 
 from kdverify._util.linalg import span_projector
@@ -197,14 +197,15 @@ def sized_families(
     init: bool = False,
     spare: int = 0,
     params: st.SearchStrategy | None = None,
-    smallest_size: Callable[[Family, int], int] | None = None,
+    smallest_size: Callable[[Family, int], int | None] | None = None,
     window: int = 1,
     min_n: int = 1,
 ) -> Instance:
     """A family, a sample size ``n``, a Monte Carlo seed, a temperature and (when ``init``) a
     nonzero integer initialisation ``w0``. ``n`` is drawn where the expected risk has content:
     ``n + spare < d`` except on discrete data (:func:`largest_informative_size`), and from
-    ``smallest_size(family, largest n)`` on when given (e.g. where a bound falls below 1), in a
+    ``smallest_size(family, largest n)`` on when given (e.g. where a bound falls below 1; a family
+    for which it is ``None``, no size, is rejected), in a
     window of ``max_n`` sizes, and never below ``min_n`` (families too small for ``min_n + spare < d``
     are not drawn). With ``window > 1`` the instance is a sweep: the sizes ``n..n_hi``
     (at most ``window`` of them, :func:`sweep_sizes`) in that range, one check for all; each end
@@ -212,7 +213,10 @@ def sized_families(
     chosen = draw(params if params is not None else _parameters_with_dim(family, min_n + 1 + spare))
     distribution = family_spec(family).from_json(chosen)
     largest = largest_informative_size(family, distribution.dim, spare=spare) or max_n
-    smallest = max(min_n, 1 if smallest_size is None else smallest_size(distribution, largest))
+    first = 1 if smallest_size is None else smallest_size(distribution, largest)
+    if first is None:
+        reject()  # the family has no size with content
+    smallest = max(min_n, first)
     top = max(smallest, min(largest, smallest + max_n - 1))
     n = _toward(draw, smallest, top, end=smallest) if window > 1 else draw(st.integers(smallest, top))
     highest = min(top, n + window - 1)

@@ -228,20 +228,20 @@ def numeric_risk_bound(distribution: Family, n: int, *, zooms: int = 6) -> float
     ).value
 
 
-def smallest_size_below_one(distribution: Family, largest: int) -> int:
+def smallest_size_below_one(distribution: Family, largest: int) -> int | None:
     """The smallest ``n ≤ largest`` at which the risk bound on the first grid (one quadrature of
     ``p`` per family, shared by every ``n``) is below 1 (bisection: it does not increase with
-    ``n``), or 1 when there is none — a family where the bound never says anything at a size with
-    a non-trivial risk (isotropic data, say). The grid's bound is an upper bound, so every size
-    drawn has a bound below 1 by more than the check's tolerance (a bound of 1 up to rounding
-    says nothing); sizes where only a zoom would show it are left out."""
+    ``n``), or ``None`` when there is none — a family where the bound never says anything at a
+    size with a non-trivial risk (isotropic data, say). The grid's bound is an upper bound, so
+    every size drawn has a bound below 1 by more than the check's tolerance (a bound of 1 up to
+    rounding says nothing); sizes where only a zoom would show it are left out."""
     def below_one(n: int) -> bool:
         if isinstance(distribution, Discrete) and distribution.is_exact:
             return exact_risk_bound(distribution, n) < 1
         return numeric_risk_bound(distribution, n, zooms=0) < 1 - numeric_tolerance(distribution, n + 1)
 
     if not below_one(largest):
-        return 1
+        return None
     low, high = 1, largest  # below_one(high)
     while low < high:
         middle = (low + high) // 2
@@ -250,9 +250,17 @@ def smallest_size_below_one(distribution: Family, largest: int) -> int:
 
 
 def bounded_sizes(family: str, *, init: bool = False) -> st.SearchStrategy[Instance]:
-    """:func:`~kdverify.claims._instances.sized_families` at sizes where the risk bound is below 1,
-    where the family has such sizes."""
-    return sized_families(family, init=init, smallest_size=smallest_size_below_one)
+    """:func:`~kdverify.claims._instances.sized_families` at sizes where the risk bound is below 1.
+    From ``w0 = 0`` (``risk-bound``) a family without such sizes is still drawn, at any size: its
+    check shows the per-training-set link ``R ≤ p(∠)`` through ``E p(∠)``. With ``init`` that
+    link is not the claim, so such a family is rejected — on isotropic data, where the bound is
+    1 at every ``n < d``, no example is drawn and the pair is vacuous without spending a check."""
+
+    def smallest(distribution: Family, largest: int) -> int | None:
+        size = smallest_size_below_one(distribution, largest)
+        return size if size is not None or init else 1
+
+    return sized_families(family, init=init, smallest_size=smallest)
 
 
 def numeric_margin_bound(

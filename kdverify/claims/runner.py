@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import Phase, given
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import ExampleDatabase
+from hypothesis.errors import Unsatisfiable
 
 from kdverify.claims.base import Budget, Claim, Evidence, Instance
 from kdverify.claims.certificates import make_certificate
@@ -270,7 +271,7 @@ def search(
         result.verdict = "error"
         result.counterexample = failure.instance
         result.error = str(failure)
-    except _TimeUp:
+    except (_TimeUp, Unsatisfiable):  # out of time, or no instance with content exists: vacuous
         pass
     if result.verdict == "holds" and tie_dependent:
         result.verdict = "falsified"
