@@ -18,7 +18,7 @@ from kdverify.claims.monotonicity import ISOTROPIC_METHOD, expected_risk_sweeps
 from kdverify.claims.registry import get_claim
 from kdverify.data import from_params
 from kdverify.data.isotropic import Isotropic
-from kdverify.errors import InvalidArgument
+from kdverify.errors import InvalidArgument, NotConverged
 from kdverify.measure import pi_rational
 from kdverify.measure.expected import exact_isotropic_expected_risks
 from kdverify.measure.pi_rational import PiRational, pi_bounds
@@ -109,11 +109,13 @@ def test_comparisons_are_exact() -> None:
     assert PiRational([1], [-1]) < 0 < PiRational([-1], [-1, 0, 0])
     with pytest.raises(InvalidArgument, match="zero polynomial"):
         PiRational([1], [0])
+    with pytest.raises(ZeroDivisionError):
+        PiRational([0, 1]) / PiRational([0])
 
 
 def test_an_undecidable_sign_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pi_rational, "MAX_PI_DIGITS", 128)
-    with pytest.raises(ArithmeticError, match="not decided"):
+    with pytest.raises(NotConverged, match="not decided"):
         _ = PiRational([0, 1]) < pi_bounds(300)[0]
 
 

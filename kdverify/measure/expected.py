@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from kdverify._util.numerics import ANGLE_ROUNDING, HALF_PI
-from kdverify._util.validation import FloatArray, as_generator, as_vector, positive_int
+from kdverify._util.validation import FloatArray, as_generator, as_vector, positive_float, positive_int
 from kdverify.data.base import Family
 from kdverify.data.discrete import Discrete, Ties
 from kdverify.data.exact import (
@@ -248,8 +248,7 @@ def exact_isotropic_expected_risks(
         raise InvalidArgument(f"family={family!r} must be an Isotropic family.")
     if w0 is not None and np.any(as_vector("w0", w0, dim=family.dim)):
         raise InvalidArgument(f"w0={w0!r}: the isotropic expected risk is exact only from w0 = 0.")
-    if not (isinstance(temperature, int | float | Fraction) and temperature > 0):
-        raise InvalidArgument(f"temperature={temperature!r} must be a number > 0.")
+    positive_float("temperature", temperature)  # the direction of P w*/T, hence θ, does not depend on T
     return [_isotropic_expected_risk(family.dim, positive_int("n", n)) for n in sizes]
 
 
@@ -279,7 +278,7 @@ def _isotropic_expected_risk(dim: int, n: int) -> PiRational:
             mass[0] += Fraction(2 * e * s, m)
             moment[0] += Fraction(2 * e * (c - 1), m * m)
             moment[1] += Fraction(e * s, m)
-        else:  # 2e_m sin mθ, up to the common factor −i
+        else:  # 2e_m sin mθ (the constant factor common to all terms cancels in the ratio)
             mass[0] += Fraction(2 * e * (1 - c), m)
             moment[0] += Fraction(2 * e * s, m * m)
             moment[1] += Fraction(-e * c, m)

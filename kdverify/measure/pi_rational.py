@@ -1,11 +1,12 @@
 """Exact numbers of the form ``N(π)/D(π)`` with ``N``, ``D`` rational polynomials, compared exactly.
 
 Such numbers are what the expected risk on isotropic data comes to (:func:`~kdverify.measure.expected.
-exact_isotropic_expected_risk`). Two of them compare by the sign of the rational polynomial
+exact_isotropic_expected_risks`). Two of them compare by the sign of the rational polynomial
 ``N₁D₂ − N₂D₁`` at ``π`` (times the signs of the denominators): ``π`` is transcendental, so that
 polynomial vanishes at ``π`` only when all its coefficients are 0, and otherwise its sign follows from
 evaluating it in interval arithmetic on rigorous rational bounds of ``π`` (:func:`pi_bounds`, from
-Machin's formula), tightened until the interval excludes 0.
+Machin's formula), tightened until the interval excludes 0 (:class:`~kdverify.errors.NotConverged`
+beyond :data:`MAX_PI_DIGITS`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fractions import Fraction
 from functools import cached_property, lru_cache, total_ordering
 from typing import Any
 
-from kdverify.errors import InvalidArgument
+from kdverify.errors import InvalidArgument, NotConverged
 
 __all__ = ["MAX_PI_DIGITS", "PiRational", "pi_bounds"]
 
@@ -104,7 +105,7 @@ def _sign_at_pi(p: Polynomial) -> int:
         if low > 0 or high < 0:
             return 1 if low > 0 else -1
         digits *= 4
-    raise ArithmeticError(f"the sign at π of the polynomial {p} is not decided with {MAX_PI_DIGITS} digits of π")
+    raise NotConverged(f"the sign at π of the polynomial {p} is not decided with {MAX_PI_DIGITS} digits of π")
 
 
 def _term(coefficient: Fraction, power: int) -> str:
@@ -183,6 +184,8 @@ class PiRational:
         other = _coerced(other)
         if other is None:
             return NotImplemented
+        if not other.numerator:
+            raise ZeroDivisionError(f"{self} / 0")
         return PiRational(_product(self.numerator, other.denominator), _product(self.denominator, other.numerator))
 
     def __float__(self) -> float:
