@@ -1164,7 +1164,8 @@ def test_monotone_risk_expected_isotropic_closed_forms() -> None:
     """Isotropic d = 3: with one point ŵ ∥ ±x, ∠ = α(x) = arccos|u_1| with |u_1| uniform on [0, 1],
     so E R_1 = (∫_0^1 arccos u du)/π = 1/π ≈ 0.3183; E R_2 = ½ − 1/π ≈ 0.1817 (as in the risk-bound
     test). The two sides differ; the claim holds at n = 1. Closed forms by mpmath.quad; Monte Carlo
-    R = ∠/π with Hoeffding intervals; the check's paired interval must contain E R_2 − E R_1."""
+    R = ∠/π with Hoeffding intervals. The check decides isotropic data exactly: its closed forms
+    (read by sympy) are ours, and its float sides are theirs to double precision."""
     evidence = run_check(
         "monotone-risk-expected",
         "isotropic",
@@ -1180,13 +1181,15 @@ def test_monotone_risk_expected_isotropic_closed_forms() -> None:
         cosines = np.clip(students[:, 0] / np.linalg.norm(students, axis=1), -1, 1)
         ours[n] = hoeffding(np.arccos(cosines) / np.pi)
         assert ours[n][0] <= float(closed[n]) <= ours[n][1]
-    # The check pairs R_2 and R_1 on nested training sets; its interval is for E[R_2 − R_1].
-    difference = float(closed[2] - closed[1])
-    assert evidence.interval is not None
-    assert evidence.interval["lower"] <= difference <= evidence.interval["upper"]
-    means = evidence.details["mean_risks"]
-    slack = hoeffding_half_width(Budget().trials)
-    assert abs(means["reference"] - float(closed[1])) <= slack and abs(means["compared"] - float(closed[2])) <= slack
+    forms = {
+        side: sp.sympify(text.replace("·", "*").replace("π", "pi").replace("^", "**"))
+        for side, text in evidence.details["closed_forms"].items()
+    }
+    assert sp.simplify(forms["lhs"] - (sp.Rational(1, 2) - 1 / sp.pi)) == 0
+    assert sp.simplify(forms["rhs"] - 1 / sp.pi) == 0
+    # Double precision: one rounding of each side (at most EPS for values below 1), nothing else.
+    assert evidence.exact
+    assert abs(evidence.lhs - float(closed[2])) <= EPS and abs(evidence.rhs - float(closed[1])) <= EPS
     assert evidence.holds is True and ours[2][1] < ours[1][0]  # E R_2 < E R_1, decided by our intervals
 
 

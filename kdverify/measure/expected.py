@@ -12,6 +12,17 @@ once per distinct span, found by extending spans one support point at a time. Wi
 ``q_j = c_j/D`` every ``v(S)`` is a sum of weights, so everything is integer arithmetic:
 ``E v_n = Σ_U C(U)^n Ṽ(U) / D^{n+1}`` with ``C(U) = Σ_{j∈U} c_j`` and ``Ṽ = D·ṽ``.
 
+Exact, for an :class:`~kdverify.data.Isotropic` family (any radius law, scale and ``w*``; ``T > 0``,
+``w_0 = 0``): ``span X`` of ``n < d`` points is a uniformly random ``n``-dimensional subspace, so
+``cos²θ = ‖Pw*‖²/‖w*‖² ~ Beta(n/2, (d−n)/2)`` for ``θ = ∠(Pw*/T, w*)``, whose density on ``[0, π/2]``
+is ``∝ cos^a θ sin^b θ`` (``a = n−1``, ``b = d−n−1``), and ``R = θ/π`` (Sheppard). With
+``z = e^{iθ}``, ``cos^a θ sin^b θ ∝ Σ_m e_m z^m`` for the integer Laurent coefficients ``e_m`` of
+``(z + 1/z)^a (z − 1/z)^b``: a cosine series (``b`` even) or a sine series (``b`` odd) with integer
+coefficients. Each ``∫₀^{π/2} cos mθ``, ``∫₀^{π/2} sin mθ``, ``∫₀^{π/2} θ cos mθ``, ``∫₀^{π/2} θ sin mθ``
+is a rational plus a rational multiple of ``π`` (``π/2`` and ``π²/8`` at ``m = 0``), so
+``E R_n = E θ/π = (A₀ + A₁π + A₂π²)/(π(B₀ + B₁π))`` with rational ``A``, ``B``: a
+:class:`~kdverify.measure.pi_rational.PiRational`, compared exactly. ``n ≥ d``: ``R = 0``.
+
 Estimated, for any family: Monte Carlo over training sets with an exact confidence interval.
 """
 
@@ -20,13 +31,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
 
 from kdverify._util.numerics import ANGLE_ROUNDING, HALF_PI
-from kdverify._util.validation import FloatArray, as_generator, as_vector, positive_int
+from kdverify._util.validation import FloatArray, as_generator, as_vector, positive_float, positive_int
 from kdverify.data.base import Family
 from kdverify.data.discrete import Discrete, Ties
 from kdverify.data.exact import (
@@ -36,7 +47,9 @@ from kdverify.data.exact import (
     exact_student,
     is_float_free,
 )
+from kdverify.data.isotropic import Isotropic
 from kdverify.errors import InvalidArgument
+from kdverify.measure.pi_rational import PiRational
 from kdverify.measure.stats import MeanEstimate, betting_mean
 from kdverify.training.limits import linear_limit
 from kdverify.training.teacher import Teacher
@@ -51,6 +64,7 @@ __all__ = [
     "exact_expected_p_angle",
     "exact_expected_risk",
     "exact_expected_risks",
+    "exact_isotropic_expected_risks",
     "expected_risk",
     "p_of_student_angle",
     "span_expectation",
@@ -218,6 +232,57 @@ def exact_expected_p_angle(dist: Discrete, n: int, *, temperature: Any = 1, w0: 
     """``E p(∠(ŵ_X, w*))`` exactly: the intermediate bound of ``risk-bound`` (``p := 1`` for a
     zero student or an angle ``≥ π/2``). Same conventions as :func:`exact_expected_risk`."""
     return _exact_expectation(dist, [n], temperature, w0, _p_angle_indicators)[0]
+
+
+def exact_isotropic_expected_risks(
+    family: Isotropic, sizes: Sequence[int], *, temperature: Any = 1, w0: Any | None = None
+) -> list[PiRational]:
+    """``E R(ŵ_X)`` over ``n`` i.i.d. draws of an isotropic family, exactly (module docstring), at
+    each of ``sizes``: it depends on ``n`` and ``d`` only. The student is the distilled limit from
+    ``w0 = 0`` (the only ``w0`` accepted) at any ``temperature > 0``.
+
+    >>> [str(r) for r in exact_isotropic_expected_risks(Isotropic(3), [1, 2, 3])]
+    ['1/π', '(-1 + 1/2·π)/π', '0']
+    """
+    if not isinstance(family, Isotropic):
+        raise InvalidArgument(f"family={family!r} must be an Isotropic family.")
+    if w0 is not None and np.any(as_vector("w0", w0, dim=family.dim)):
+        raise InvalidArgument(f"w0={w0!r}: the isotropic expected risk is exact only from w0 = 0.")
+    positive_float("temperature", temperature)  # the direction of P w*/T, hence θ, does not depend on T
+    return [_isotropic_expected_risk(family.dim, positive_int("n", n)) for n in sizes]
+
+
+_QUARTER_SIN, _QUARTER_COS = (0, 1, 0, -1), (1, 0, -1, 0)  # sin(mπ/2), cos(mπ/2) by m mod 4
+
+
+@lru_cache(maxsize=4096)
+def _isotropic_expected_risk(dim: int, n: int) -> PiRational:
+    """``E θ/π`` for ``θ`` of density ``∝ cos^{n−1}θ sin^{d−n−1}θ`` on ``[0, π/2]`` (module docstring)."""
+    if n >= dim:
+        return PiRational([0])
+    a, b = n - 1, dim - n - 1
+    laurent = [0] * (a + b + 1)  # e_m at index (m + a + b)/2: only m ≡ a + b (mod 2) occur
+    for j in range(a + 1):
+        for k in range(b + 1):
+            laurent[a + b - j - k] += math.comb(a, j) * math.comb(b, k) * (-1) ** k
+    moment, mass = [Fraction(0)] * 3, [Fraction(0)] * 2  # ∫θ f = Σ moment_k π^k, ∫f = Σ mass_k π^k
+    for index, e in enumerate(laurent):
+        m = 2 * index - a - b
+        if m < 0 or e == 0:
+            continue
+        s, c = _QUARTER_SIN[m % 4], _QUARTER_COS[m % 4]
+        if m == 0:  # b even: the constant term of the cosine series
+            mass[1] += Fraction(e, 2)
+            moment[2] += Fraction(e, 8)
+        elif b % 2 == 0:  # 2e_m cos mθ
+            mass[0] += Fraction(2 * e * s, m)
+            moment[0] += Fraction(2 * e * (c - 1), m * m)
+            moment[1] += Fraction(e * s, m)
+        else:  # 2e_m sin mθ (the constant factor common to all terms cancels in the ratio)
+            mass[0] += Fraction(2 * e * (1 - c), m)
+            moment[0] += Fraction(2 * e * s, m * m)
+            moment[1] += Fraction(-e * c, m)
+    return PiRational(moment, [0, *mass])
 
 
 def _as_family(family: Family) -> Family:
