@@ -1,6 +1,8 @@
 """Power of the ``monotone-risk-expected`` check: the smallest violation ``E R_{n+1} − E R_n`` that
-the ``ci`` budget detects with probability ≥ 0.9, for today's check (coupled samples, betting
-interval) and the one it replaced (two independent randomised Clopper–Pearson intervals at α/2).
+the ``ci`` budget detects with probability ≥ 0.9, for the check's Monte Carlo path (coupled samples,
+betting interval) and the one it replaced (two independent randomised Clopper–Pearson intervals at
+α/2). On isotropic data the check itself is exact now; the planted family exercises the path that
+every other continuous family takes.
 
 The planted family: isotropic data in d = 3, n = 1, where ``E R_1 = 1/π`` and ``E R_2 = 1/2 − 1/π``
 (Sheppard). The compared risk is moved up by a known amount — ``R' = R_2 + s(1 − R_2)``, still in
