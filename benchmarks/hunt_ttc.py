@@ -106,14 +106,22 @@ def export(commit: str, into: str) -> Path:
 
 
 def hunt_ttc(
-    before: str = BEFORE, cap: float = 120.0, claims: list[str] | None = None, out: str | None = None
+    before: str = BEFORE,
+    cap: float = 120.0,
+    claims: list[str] | None = None,
+    out: str | None = None,
+    families: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Every stored certificate's pair (of ``claims``, when given) hunted on ``before`` and on this
-    tree; the figures so far are written to ``out`` (JSON) after every pair."""
+    """Every stored certificate's pair (of ``claims`` and ``families``, when given) hunted on
+    ``before`` and on this tree; the figures so far are written to ``out`` (JSON) after every pair."""
     from kdverify._util.jsonio import write_json_atomic
 
     stored = [json.loads(path.read_text()) for path in (ROOT / "kdverify" / "certificates").glob("*.json")]
-    pairs = sorted((c["claim"], c["family"]) for c in stored if not claims or c["claim"] in claims)
+    pairs = sorted(
+        (c["claim"], c["family"])
+        for c in stored
+        if (not claims or c["claim"] in claims) and (not families or c["family"] in families)
+    )
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     rows: list[dict[str, Any]] = []
     result = {"before": before, "after": head.stdout.strip(), "cap_seconds": cap, "seed": 0, "pairs": rows}
@@ -137,13 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
     parser.add_argument("--cap", type=float, default=120.0, help="seconds per hunt (default 120)")
     parser.add_argument("--claim", action="append", help="only these claims' certificates (default: all)")
+    parser.add_argument("--family", action="append", help="only these families' certificates (default: all)")
     parser.add_argument("--out", default="benchmarks/hunt_ttc.json")
     parser.add_argument("--one", nargs=2, metavar=("CLAIM", "FAMILY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(one_hunt(*args.one, cap=args.cap, out=args.out)))
         return 0
-    hunt_ttc(args.before, args.cap, args.claim, args.out)
+    hunt_ttc(args.before, args.cap, args.claim, args.out, args.family)
     print(f"wrote {args.out}")
     return 0
 
