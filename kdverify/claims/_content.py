@@ -115,7 +115,7 @@ BOUND_BELOW_ONE = Content(
 )
 RISKS_POSITIVE = Content("n < d on continuous data and a compared risk above 0", either_side_positive)
 TWO_POINTS_WITH_RISK = Content(
-    "2 ≤ n (one point's max-margin direction is the distilled one), n < d on continuous data and a risk above 0",
+    "2 ≤ n (trained on one point, both compared students point along it), n < d on continuous data and a risk above 0",
     lambda instance, evidence: int(instance["n"]) >= 2 and either_side_positive(instance, evidence),
 )
 NEXT_RISK_POSITIVE = Content(

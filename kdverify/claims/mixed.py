@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from kdverify._util.numerics import sigmoid
 from kdverify._util.validation import FloatArray
 from kdverify.claims._cases import EPS, Case, descent_steps, not_converged, ratio_evidence
-from kdverify.claims._content import RISKS_POSITIVE, init_off_span
+from kdverify.claims._content import RISKS_POSITIVE, TWO_POINTS_WITH_RISK, init_off_span
 from kdverify.claims._estimates import Undecided, paired_difference
 from kdverify.claims._instances import GENERIC, distribution_of, problems, sized_families
 from kdverify.claims._ties import tie_aware_comparison
@@ -273,8 +273,10 @@ def mixed_problems(draw: st.DrawFn, family: str) -> Instance:
 
 @st.composite
 def ratio_pairs(draw: st.DrawFn, family: str) -> Instance:
-    """A family, ``n`` and two different ratios ``rho`` and ``rho_other``."""
-    instance = draw(sized_families(family, max_n=4 if family == "discrete" else 12))
+    """A family, ``n ≥ 2`` and two different ratios ``rho`` and ``rho_other`` (with a perfect
+    teacher, one point's mixed targets have the teacher's sign whatever ``ρ``: both students point
+    along it, and the comparison cannot fail)."""
+    instance = draw(sized_families(family, max_n=4 if family == "discrete" else 12, min_n=2))
     rho = draw(_rhos())
     other = draw(_rhos().filter(lambda value: value != rho))
     return Instance(family, {**instance.values, "rho": rho, "rho_other": other})
@@ -350,7 +352,7 @@ CLAIMS = (
         families=("isotropic", "discrete"),
         instances=ratio_pairs,
         check=check_soft_ratio_monotone,
-        content=RISKS_POSITIVE,
+        content=TWO_POINTS_WITH_RISK,
         statistical=True,
     ),
     Claim(
