@@ -284,12 +284,17 @@ def search_pairs(
     events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
     for topic in (VIOLATIONS, PROGRESS):
         client.subscribe_topic(topic, lambda event, topic=topic: events.put((topic, event[1])))
-    futures = {client.submit(run_unit, unit, key=unit.key, pure=False): unit for unit in units}
+    claims = {claim.id: claim for claim, _ in pairs}
+    # The claims about gradient descent itself run 100 literal-descent examples a pair and cost the
+    # most: starting them first leaves the cheap pairs to fill the workers at the end, not idle cores.
+    futures = {
+        client.submit(run_unit, unit, key=unit.key, pure=False, priority=int(claims[unit.claim].literal_descent)): unit
+        for unit in units
+    }
     outcomes: dict[str, dict[str, Any]] = {}
     examples: dict[str, int] = {}
     chosen: dict[tuple[str, str], int] = {}  # pair -> lowest shard with a violation so far
     settled: dict[tuple[str, str], SearchResult] = {}
-    claims = {claim.id: claim for claim, _ in pairs}
     alive = set(client.scheduler_info()["workers"])
     workers = set(alive)
     polled = time.monotonic()
