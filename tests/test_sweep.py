@@ -62,6 +62,29 @@ def test_one_size_is_the_unsplit_check(rng: np.random.Generator) -> None:
     assert evidence.details["mean_risks"] == pytest.approx({"compared": 0.2, "reference": 0.3})
 
 
+def test_risks_equal_on_every_training_set_are_no_evidence(rng: np.random.Generator) -> None:
+    """Two students whose risks agree on every trial cannot show a violation, whatever their level
+    (one training point gives the distilled and the max-margin student the same direction): the
+    evidence says so (``differing``), and the claims' content tests do not count it; one trial that
+    differs is enough to count, at one size or at some size of a window."""
+    claim = get_claim("distill-beats-hard-expected")
+    instance = Instance("isotropic", {"family_params": {"dim": 5, "radius": "gaussian"}, "n": 3, "seed": 0})
+    same = rng.uniform(0, 0.5, BUDGET.trials)
+    tied = paired_difference(lambda k: (same[:k], same[:k]), BUDGET)
+    assert tied.holds is True and tied.details["differing"] == 0
+    assert not claim.content.test(instance, tied)
+    apart = paired_difference(lambda k: (same[:k], np.r_[same[: k - 1], same[k - 1] + 0.1]), BUDGET)
+    assert apart.details["differing"] >= 1 and claim.content.test(instance, apart)
+    window = Instance("isotropic", {**instance.values, "n": 2, "n_hi": 3})
+    monotone = get_claim("monotone-risk-expected")
+    rows = rng.uniform(0, 0.5, (2, BUDGET.trials))
+    swept = paired_difference(lambda k: (rows[:, :k], rows[:, :k]), BUDGET, sizes=[2, 3])
+    assert [size["differing"] for size in swept.details["per_size"]] == [0, 0]
+    assert not monotone.content.test(window, swept)
+    lowered = paired_difference(lambda k: (rows[:, :k] * [[1.0], [0.5]], rows[:, :k]), BUDGET, sizes=[2, 3])
+    assert monotone.content.test(window, lowered)
+
+
 def test_exact_sums_at_several_sizes_match_one_size_at_a_time() -> None:
     family = from_params("discrete", points=[[0, 1, 0], [1, -2, 0], [-2, 1, 2]], weights=["1/3"] * 3, w_star=[1, 1, 1])
     sizes = [1, 2, 3, 5]

@@ -81,15 +81,24 @@ def upper_side_below_one(instance: Instance, evidence: Evidence) -> bool:
 
 def either_side_positive(instance: Instance, evidence: Evidence, *, spare: int = 0) -> bool:
     """A comparison of two risks where at least one is positive, at a size where risks can be
-    (the risks are the two sides, or ``details["mean_risks"]`` for a paired difference); for a
-    sweep of sizes (``details["per_size"]``), at some size of the window."""
+    (the risks are the two sides, or ``details["mean_risks"]`` for a paired difference, whose two
+    risks must also differ on some training set: ``details["differing"]``); for a sweep of sizes
+    (``details["per_size"]``), at some size of the window."""
     largest = largest_informative_size(instance.family, distribution_of(instance).dim, spare=spare)
     tolerance = evidence.tolerance or 0.0
-    means = evidence.details.get("mean_risks")
-    whole = {"n": instance["n"], "mean_risks": means, "lhs": evidence.lhs, "rhs": evidence.rhs}
+    details = evidence.details
+    whole = {
+        "n": instance["n"],
+        "mean_risks": details.get("mean_risks"),
+        "differing": details.get("differing"),
+        "lhs": evidence.lhs,
+        "rhs": evidence.rhs,
+    }
     return any(
-        (largest is None or int(size["n"]) <= largest) and any(side > tolerance for side in _risk_sides(size))
-        for size in evidence.details.get("per_size") or [whole]
+        (largest is None or int(size["n"]) <= largest)
+        and any(side > tolerance for side in _risk_sides(size))
+        and size.get("differing") != 0
+        for size in details.get("per_size") or [whole]
     )
 
 

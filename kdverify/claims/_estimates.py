@@ -103,13 +103,17 @@ def paired_difference(
     labels = [None] if sizes is None else list(sizes)
     confidence = 1 - budget.alpha / len(labels)
     sequences = [BettingSequence(confidence=confidence, horizon=budget.trials) for _ in labels]
-    totals = np.zeros((len(labels), 2))
+    totals = np.zeros((len(labels), 3))  # per size: Σ compared, Σ reference, trials where they differ
     open_sizes = np.ones(len(labels), dtype=bool)
     for size in round_sizes(budget.trials):
         compared, reference = (np.asarray(side, dtype=np.float64).reshape(len(labels), size) for side in draw(size))
         for index in np.flatnonzero(open_sizes):
             sequences[index].update((compared[index] - reference[index] + 1) / 2)
-            totals[index] += compared[index].sum(), reference[index].sum()
+            totals[index] += (
+                compared[index].sum(),
+                reference[index].sum(),
+                np.count_nonzero(compared[index] != reference[index]),
+            )
             side = sequences[index].side_of(0.5)  # a look needs no interval limits
             if side > 0:  # a violation at this size decides the example
                 open_sizes[:] = False
@@ -129,14 +133,21 @@ def paired_difference(
         relation="<=",
         rhs=0.0,
         interval=interval,
-        details={"method": method, "mean_risks": worst["mean_risks"], **sweep, **details},
+        details={
+            "method": method,
+            "mean_risks": worst["mean_risks"],
+            "differing": worst["differing"],
+            **sweep,
+            **details,
+        },
     )
 
 
 def _paired_summary(n: int | None, sequence: BettingSequence, totals: np.ndarray) -> dict[str, Any] | None:
     """One size of :func:`paired_difference`: its interval on the difference (mapped back to
-    ``[−1, 1]``) and mean risks; ``None`` for a size that took no values (a sweep stopped by an
-    earlier size's violation in the first round)."""
+    ``[−1, 1]``), mean risks and how many trials' two risks differ (none: the comparison could
+    not have failed); ``None`` for a size that took no values (a sweep stopped by an earlier
+    size's violation in the first round)."""
     if sequence.trials == 0:
         return None
     estimate = sequence.estimate()
@@ -146,7 +157,8 @@ def _paired_summary(n: int | None, sequence: BettingSequence, totals: np.ndarray
         "lower": 2 * estimate.lower - 1,
         "upper": 2 * estimate.upper - 1,
         "trials": estimate.trials,
-        "mean_risks": dict(zip(("compared", "reference"), (totals / estimate.trials).tolist(), strict=True)),
+        "mean_risks": dict(zip(("compared", "reference"), (totals[:2] / estimate.trials).tolist(), strict=True)),
+        "differing": int(totals[2]),
     }
 
 
