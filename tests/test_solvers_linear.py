@@ -146,6 +146,17 @@ class TestSteps:
         result = flow_distilled(instance.data, instance.teacher, instance.w0, max_time=0.01)
         assert not result.converged and result.time == pytest.approx(0.01) and result.bound > result.tol
 
+    def test_flow_step_budget_bounds_a_crawling_flow(self) -> None:
+        """At target logits of ±36 the curvature σ'(z*) ≈ 2e-16 puts the flow's time scale near 10¹⁷
+        (THEORY.md §6): the integrator stops at ``max_steps`` accepted steps, uncertified, with the
+        off-span drift still measured along the path — it once stepped for minutes and gigabytes."""
+        data = np.array([[1.0, 0.5], [0.0, 1.0], [0.0, 0.0]])
+        result = gradient_flow(data, [36.0, -36.0], w0=[0.0, 0.0, 1.0], max_steps=300)
+        assert not result.converged and 0 < result.steps <= 300 and result.bound > result.tol
+        assert result.off_span_max <= 1e-12
+        with pytest.raises(InvalidArgument, match="max_steps"):
+            gradient_flow(data, [1.0, -1.0], max_steps=0)
+
 
 class TestBatch:
     def test_batch_equals_per_problem_runs(self, rng) -> None:
