@@ -171,6 +171,12 @@ def numeric_tolerance(distribution: Family, terms: int = 2) -> float:
     return terms * distribution.accuracy
 
 
+def below_one(bound: float, tolerance: float) -> bool:
+    """Whether a risk bound says anything: below 1 by more than its ``tolerance``. A bound of 1 up
+    to rounding does not (isotropic ``d = 2``, ``n = 1``: exactly 1, computed ``1 − 2.2e-16``)."""
+    return bound < 1 - tolerance
+
+
 def ratio_evidence(parts: dict[str, tuple[float, float]], **details: object) -> Evidence:
     """Evidence ``max_part error/tolerance ≤ 1`` with every part's numbers in the details."""
     ratios = {name: error / tolerance for name, (error, tolerance) in parts.items()}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from kdverify._util.linalg import span_projector
+from kdverify.claims._cases import below_one
 from kdverify.claims._instances import distribution_of, largest_informative_size, off_span_fraction
 from kdverify.claims.base import Content, Evidence, Instance
 
@@ -74,9 +75,9 @@ def _number(value: object) -> float:
 
 def upper_side_below_one(instance: Instance, evidence: Evidence) -> bool:
     """The compared upper side (a risk bound, or ``E p(∠)`` of the sharper link) is below 1 by
-    more than the check's tolerance — a bound of 1 up to rounding (isotropic ``d = 2``, ``n = 1``:
-    ``1 − 2.2e-16``) says nothing — and ``n < d`` (continuous data)."""
-    return size_below_dimension(instance) and _number(evidence.rhs) < 1 - (evidence.tolerance or 0.0)
+    more than the check's tolerance (:func:`~kdverify.claims._cases.below_one`), and ``n < d``
+    (continuous data)."""
+    return size_below_dimension(instance) and below_one(_number(evidence.rhs), evidence.tolerance or 0.0)
 
 
 def either_side_positive(instance: Instance, evidence: Evidence, *, spare: int = 0) -> bool:

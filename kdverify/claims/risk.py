@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from kdverify._util.numerics import HALF_PI
 from kdverify._util.validation import FloatArray
-from kdverify.claims._cases import numeric_tolerance
+from kdverify.claims._cases import below_one, numeric_tolerance
 from kdverify.claims._content import BOUND_BELOW_ONE, INIT_WITH_BOUND_BELOW_ONE
 from kdverify.claims._estimates import (
     CERTIFIED_RTOL,
@@ -147,7 +147,7 @@ def bound_check(
         second = _mean_below(estimate, value, tolerance, students=students)
         details = {**second.details, "mean_risk": float(student_risks.mean()), "largest_risk_minus_p_angle": gap}
         holds = bool(second.holds) and gap <= numeric_tolerance(distribution)
-        if value < 1 - tolerance or not second.details["mean"] < 1:
+        if below_one(value, tolerance) or not second.details["mean"] < 1:
             return replace(second, holds=holds, details=details)
         # The bound is 1 (no content): show the link that has some, per training set.
         return Evidence(
@@ -235,17 +235,17 @@ def smallest_size_below_one(distribution: Family, largest: int) -> int | None:
     size with a non-trivial risk (isotropic data, say). The grid's bound is an upper bound, so
     every size drawn has a bound below 1 by more than the check's tolerance (a bound of 1 up to
     rounding says nothing); sizes where only a zoom would show it are left out."""
-    def below_one(n: int) -> bool:
+    def informative(n: int) -> bool:
         if isinstance(distribution, Discrete) and distribution.is_exact:
             return exact_risk_bound(distribution, n) < 1
-        return numeric_risk_bound(distribution, n, zooms=0) < 1 - numeric_tolerance(distribution, n + 1)
+        return below_one(numeric_risk_bound(distribution, n, zooms=0), numeric_tolerance(distribution, n + 1))
 
-    if not below_one(largest):
+    if not informative(largest):
         return None
-    low, high = 1, largest  # below_one(high)
+    low, high = 1, largest  # informative(high)
     while low < high:
         middle = (low + high) // 2
-        low, high = (low, middle) if below_one(middle) else (middle + 1, high)
+        low, high = (low, middle) if informative(middle) else (middle + 1, high)
     return high
 
 
